@@ -1,0 +1,80 @@
+# Traccia: `make run` serves the app with demo data; `make test` runs the whole suite.
+# Both set everything up first (virtualenv, packages, translations), so a fresh clone needs
+# nothing else than Python 3.11+ (and, for the browser tests, Debian's chromium).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+STAMPS := .make
+HOST ?= 127.0.0.1
+PORT ?= 5000
+DEV_MAIL_PORT ?= 8025
+PYTEST_ARGS ?=
+
+PO_FILES := $(wildcard app/translations/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+.PHONY: setup run test test-sqlite test-postgresql lint format translations i18n-update \
+        migrate worker clean
+
+setup: $(STAMPS)/python translations
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMPS)/python: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@mkdir -p $(STAMPS) && touch $@
+
+translations: $(MO_FILES)
+
+%.mo: %.po $(STAMPS)/python
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+i18n-update: setup  ## extract new messages into the catalogues
+	$(FLASK) i18n update
+
+migrate: setup
+	$(FLASK) db upgrade
+
+run: migrate
+	$(FLASK) demo load
+	@echo
+	@$(FLASK) demo logins
+	@echo
+	@echo "Traccia on http://$(HOST):$(PORT) — e-mail is printed below by a local SMTP"
+	@echo "debugging server on port $(DEV_MAIL_PORT); the outbox worker sends to it."
+	@echo
+	@trap 'kill $$(jobs -p) 2>/dev/null' EXIT; \
+	  $(BIN)/python -m aiosmtpd -n -c aiosmtpd.handlers.Debugging -l 127.0.0.1:$(DEV_MAIL_PORT) & \
+	  MAIL_SERVER=127.0.0.1 MAIL_PORT=$(DEV_MAIL_PORT) $(FLASK) outbox run & \
+	  MAIL_SERVER=127.0.0.1 MAIL_PORT=$(DEV_MAIL_PORT) $(FLASK) run --host $(HOST) --port $(PORT)
+
+worker: migrate
+	$(FLASK) outbox run
+
+test: setup test-sqlite test-postgresql
+
+test-sqlite: setup
+	$(BIN)/pytest --db=sqlite $(PYTEST_ARGS)
+
+test-postgresql: setup
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+	  $(BIN)/pytest --db=postgresql $(PYTEST_ARGS); \
+	else \
+	  echo "TEST_DATABASE_URL is not set: the PostgreSQL run is skipped."; \
+	fi
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) $(STAMPS) $(MO_FILES)

@@ -1,0 +1,81 @@
+"""Traccia: consultation rounds on draft plans, with every observation traced to its outcome."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from config import Config, config_from_environment
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
+    config_class = config_class or config_from_environment()
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    config_class.finalise(app.config)
+    _configure_logging(app)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+
+    from app.core.errors import init_errors
+    from app.core.security import init_security
+    from app.core.templating import init_templating
+
+    init_security(app)
+    init_errors(app)
+    init_templating(app)
+    return app
+
+
+def _configure_logging(app: Flask) -> None:
+    level = app.config.get("LOG_LEVEL", "INFO")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+def _init_extensions(app: Flask) -> None:
+    from app import models  # noqa: F401 - every model registered before the first query
+    from app.accounts.auth import init_login
+    from app.core.i18n import select_locale
+    from app.extensions import babel, csrf, db, mail, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    mail.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    init_login(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.accounts.routes import admin_bp
+    from app.accounts.routes import bp as accounts_bp
+    from app.core.routes import bp as core_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(admin_bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from app.accounts.cli import users_cli
+    from app.core.cli import demo_cli
+    from app.core.i18n_cli import i18n_cli
+    from app.notifications.cli import outbox_cli
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)
+    app.cli.add_command(outbox_cli)
+    app.cli.add_command(i18n_cli)

@@ -1,0 +1,38 @@
+"""Flask-Login wiring: users are loaded by their session token, never by their id."""
+
+from __future__ import annotations
+
+from flask import Flask, flash, jsonify, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.accounts.models import User
+from app.extensions import db, login_manager
+
+
+def init_login(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def _load_user(session_token: str) -> User | None:
+        user = db.session.scalar(select(User).where(User.session_token == session_token))
+        if user is None or not user.active:
+            return None
+        return user
+
+    @login_manager.unauthorized_handler
+    def _unauthorized():
+        if request.path.startswith("/api/"):
+            return jsonify(
+                error={
+                    "status": 401,
+                    "title": "Unauthorized",
+                    "message": "Authentication required.",
+                }
+            ), 401
+        flash(login_manager.login_message, login_manager.login_message_category)
+        return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))

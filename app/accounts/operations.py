@@ -1,0 +1,302 @@
+"""What can happen to an account. Functions here change state, write the audit entry and queue
+mail; they flush but never commit (the caller's request or command commits once)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from app.accounts.models import LoginFailure, PasswordToken, Role, User
+from app.accounts.passwords import hash_password, needs_rehash, verify_password
+from app.core.audit import record
+from app.core.db import utcnow
+from app.core.urls import absolute_url
+from app.notifications.operations import queue_email
+from app.stakeholders.models import Organisation
+
+PASSWORD_MIN_LENGTH = 10
+PASSWORD_MAX_LENGTH = 128
+
+
+class AccountError(ValueError):
+    """A refusal to show the user as it is (the message is translatable)."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def password_problem(password: str, email: str | None = None) -> str | None:
+    """Why a new password is refused, or None if it is acceptable."""
+    if len(password) < PASSWORD_MIN_LENGTH:
+        return _l("The password must be at least %(n)d characters long.", n=PASSWORD_MIN_LENGTH)
+    if len(password) > PASSWORD_MAX_LENGTH:
+        return _l("The password must be at most %(n)d characters long.", n=PASSWORD_MAX_LENGTH)
+    if len(set(password)) < 4:
+        return _l("The password is too easy to guess: use more varied characters.")
+    if email and password.strip().lower() in {email.lower(), email.split("@")[0].lower()}:
+        return _l("The password must not be your e-mail address.")
+    return None
+
+
+def _check_password(password: str, email: str | None) -> None:
+    problem = password_problem(password, email)
+    if problem:
+        raise AccountError(problem, field="password")
+
+
+# Logging in --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    user: User | None
+    throttled: bool = False
+
+
+def authenticate(session: Session, email: str, password: str) -> LoginOutcome:
+    """Check a login attempt, counting failures per address for throttling."""
+    email = normalise_email(email)
+    config = current_app.config
+    now = utcnow()
+    since = now - timedelta(seconds=config["LOGIN_THROTTLE_WINDOW"])
+    failures = session.scalar(
+        select(func.count(LoginFailure.id)).where(
+            LoginFailure.email == email, LoginFailure.occurred_at >= since
+        )
+    )
+    user = session.scalar(select(User).where(User.email == email))
+    if failures >= config["LOGIN_THROTTLE_MAX_FAILURES"]:
+        record(
+            session, "auth.login_throttled", object_type="user", object_id=user.id if user else None
+        )
+        return LoginOutcome(None, throttled=True)
+
+    ok = verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.active:
+        session.add(LoginFailure(email=email, occurred_at=now))
+        record(
+            session,
+            "auth.login_failed",
+            object_type="user",
+            object_id=user.id if user else None,
+            reason="inactive" if ok and user is not None else "bad_credentials",
+        )
+        return LoginOutcome(None)
+
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = now
+    session.execute(delete(LoginFailure).where(LoginFailure.email == email))
+    record(session, "auth.login", actor=user, obj=user)
+    return LoginOutcome(user)
+
+
+def record_logout(session: Session, user: User) -> None:
+    record(session, "auth.logout", actor=user, obj=user)
+
+
+# Passwords ---------------------------------------------------------------------------------
+
+
+def _token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> None:
+    if not verify_password(user.password_hash, current):
+        raise AccountError(_l("The current password is not correct."), field="current_password")
+    _check_password(new, user.email)
+    _set_password(session, user, new)
+    record(session, "auth.password_changed", actor=user, obj=user)
+
+
+def _set_password(session: Session, user: User, new: str) -> None:
+    user.password_hash = hash_password(new)
+    # A new password signs the user out of every other session and voids pending links.
+    user.rotate_session_token()
+    session.execute(
+        update(PasswordToken)
+        .where(PasswordToken.user_id == user.id, PasswordToken.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+
+
+def issue_password_link(
+    session: Session, user: User, *, welcome: bool = False, actor: User | None = None
+) -> None:
+    """Queue an e-mail with a single-use link to set a password (reset, or first password)."""
+    raw = secrets.token_urlsafe(32)
+    ttl = current_app.config["PASSWORD_RESET_TTL"]
+    if welcome:
+        ttl = max(ttl, 7 * 24 * 3600)
+    now = utcnow()
+    session.add(
+        PasswordToken(
+            user_id=user.id,
+            token_hash=_token_hash(raw),
+            created_at=now,
+            expires_at=now + timedelta(seconds=ttl),
+        )
+    )
+    link = absolute_url("accounts.reset_password", token=raw)
+    queue_email(
+        session,
+        to=user.email,
+        template="accounts/email/welcome" if welcome else "accounts/email/password_reset",
+        context={"user": user, "link": link, "hours": max(1, ttl // 3600)},
+        locale=user.locale,
+        sensitive=True,
+    )
+    record(
+        session,
+        "auth.welcome_sent" if welcome else "auth.password_reset_requested",
+        actor=actor,
+        obj=user,
+    )
+
+
+def request_password_reset(session: Session, email: str) -> None:
+    """Queue a reset link if an active account has this address; say nothing either way."""
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None or not user.active:
+        record(session, "auth.password_reset_unknown", object_type="user")
+        return
+    issue_password_link(session, user)
+
+
+def find_password_token(session: Session, raw: str) -> PasswordToken | None:
+    """The token if it exists, is unused, unexpired and its user active; otherwise None."""
+    token = session.scalar(
+        select(PasswordToken).where(PasswordToken.token_hash == _token_hash(raw))
+    )
+    if token is None or token.used_at is not None or token.expires_at <= utcnow():
+        return None
+    if not token.user.active:
+        return None
+    return token
+
+
+def reset_password(session: Session, raw: str, new: str) -> User:
+    token = find_password_token(session, raw)
+    if token is None:
+        raise AccountError(_l("This link is not valid any more: it has expired or was used."))
+    user = token.user
+    _check_password(new, user.email)
+    _set_password(session, user, new)
+    token.used_at = utcnow()
+    record(session, "auth.password_reset", actor=user, obj=user)
+    return user
+
+
+# Administration ----------------------------------------------------------------------------
+
+
+def _check_roles_and_organisation(roles: set[Role], organisation: Organisation | None) -> None:
+    if not roles:
+        raise AccountError(_l("Choose at least one role."), field="roles")
+    if Role.STAKEHOLDER in roles and organisation is None:
+        raise AccountError(
+            _l("A stakeholder must belong to an organisation."), field="organisation"
+        )
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    display_name: str,
+    roles: Iterable[Role],
+    organisation: Organisation | None = None,
+    password: str | None = None,
+    locale: str | None = None,
+    actor: User | None = None,
+    send_welcome: bool = True,
+) -> User:
+    email = normalise_email(email)
+    roles = set(roles)
+    _check_roles_and_organisation(roles, organisation)
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise AccountError(_l("An account with this e-mail address already exists."), "email")
+    if password is not None:
+        _check_password(password, email)
+    user = User(
+        email=email,
+        display_name=display_name.strip(),
+        organisation=organisation,
+        password_hash=hash_password(password) if password else None,
+        locale=locale,
+    )
+    user.set_roles(roles)
+    session.add(user)
+    session.flush()
+    record(
+        session,
+        "user.created",
+        actor=actor,
+        obj=user,
+        roles=sorted(roles),
+        organisation_id=organisation.id if organisation else None,
+    )
+    if send_welcome and password is None:
+        issue_password_link(session, user, welcome=True, actor=actor)
+    return user
+
+
+def update_user(
+    session: Session,
+    user: User,
+    *,
+    display_name: str,
+    roles: Iterable[Role],
+    organisation: Organisation | None,
+    actor: User,
+) -> None:
+    roles = set(roles)
+    _check_roles_and_organisation(roles, organisation)
+    if user.id == actor.id and Role.ADMIN in user.roles and Role.ADMIN not in roles:
+        raise AccountError(_l("You cannot remove your own administrator role."), "roles")
+    changes: dict = {}
+    if display_name.strip() != user.display_name:
+        changes["display_name"] = [user.display_name, display_name.strip()]
+        user.display_name = display_name.strip()
+    if organisation is not user.organisation:
+        changes["organisation_id"] = [
+            user.organisation_id,
+            organisation.id if organisation else None,
+        ]
+        user.organisation = organisation
+    if changes:
+        record(session, "user.updated", actor=actor, obj=user, changes=changes)
+    if roles != user.roles:
+        before = sorted(user.roles)
+        user.set_roles(roles)
+        record(
+            session, "user.roles_changed", actor=actor, obj=user, before=before, after=sorted(roles)
+        )
+    session.flush()
+
+
+def set_active(session: Session, user: User, active: bool, *, actor: User) -> None:
+    if user.active == active:
+        return
+    if not active and user.id == actor.id:
+        raise AccountError(_l("You cannot deactivate your own account."))
+    user.active = active
+    if not active:
+        user.rotate_session_token()
+    record(session, "user.activated" if active else "user.deactivated", actor=actor, obj=user)
+    session.flush()

@@ -1,0 +1,19 @@
+"""Every domain's models, imported in one place so that Alembic and create_app see them all."""
+
+from app.accounts.models import LoginFailure, PasswordToken, Role, User, UserRole
+from app.core.audit import AuditEntry
+from app.notifications.models import OutboxMessage, OutboxStatus
+from app.stakeholders.models import Organisation, OrganisationKind
+
+__all__ = [
+    "AuditEntry",
+    "LoginFailure",
+    "Organisation",
+    "OrganisationKind",
+    "OutboxMessage",
+    "OutboxStatus",
+    "PasswordToken",
+    "Role",
+    "User",
+    "UserRole",
+]

@@ -1,0 +1,154 @@
+"""Configuration read from the environment.
+
+Every variable is listed in the README's "Configuration" table; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("TRACCIA_INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def _development_secret_key() -> str:
+    """A random key kept in instance/ so that development sessions survive a restart."""
+    path = INSTANCE_DIR / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+class Config:
+    ENV_NAME = "development"
+    SECRET_KEY = os.environ.get("SECRET_KEY") or None
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'traccia.db'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+
+    #: Name of the public body that runs the consultations, shown in the page header.
+    TRACCIA_OWNER_NAME = os.environ.get("TRACCIA_OWNER_NAME", "Città metropolitana di Milano")
+    TRACCIA_OWNER_URL = os.environ.get("TRACCIA_OWNER_URL", "https://www.cittametropolitana.mi.it")
+    #: Base URL used in e-mailed links (no trailing slash).
+    TRACCIA_BASE_URL = os.environ.get("TRACCIA_BASE_URL", "http://127.0.0.1:5000")
+
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 25 * 1024 * 1024)
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    SESSION_COOKIE_NAME = "traccia_session"
+    PERMANENT_SESSION_LIFETIME = _int("SESSION_LIFETIME_SECONDS", 8 * 3600)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+    WTF_CSRF_TIME_LIMIT = _int("CSRF_TIME_LIMIT_SECONDS", 8 * 3600)
+
+    #: Failed logins per account within LOGIN_THROTTLE_WINDOW seconds before refusing.
+    LOGIN_THROTTLE_MAX_FAILURES = _int("LOGIN_THROTTLE_MAX_FAILURES", 5)
+    LOGIN_THROTTLE_WINDOW = _int("LOGIN_THROTTLE_WINDOW_SECONDS", 15 * 60)
+    PASSWORD_RESET_TTL = _int("PASSWORD_RESET_TTL_SECONDS", 3600)
+    #: Argon2id cost; the defaults follow RFC 9106's second recommended option.
+    ARGON2_TIME_COST = _int("ARGON2_TIME_COST", 3)
+    ARGON2_MEMORY_COST = _int("ARGON2_MEMORY_COST", 64 * 1024)
+
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")
+    MAIL_PORT = _int("MAIL_PORT", 8025)
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Traccia <noreply@traccia.example>")
+    MAIL_TIMEOUT = _int("MAIL_TIMEOUT_SECONDS", 10)
+    OUTBOX_MAX_ATTEMPTS = _int("OUTBOX_MAX_ATTEMPTS", 8)
+    OUTBOX_RETRY_BASE_SECONDS = _int("OUTBOX_RETRY_BASE_SECONDS", 30)
+    OUTBOX_RETRY_MAX_SECONDS = _int("OUTBOX_RETRY_MAX_SECONDS", 3600)
+    #: A row left 'sending' longer than this belonged to a worker that died.
+    OUTBOX_CLAIM_TIMEOUT_SECONDS = _int("OUTBOX_CLAIM_TIMEOUT_SECONDS", 600)
+    OUTBOX_POLL_SECONDS = _int("OUTBOX_POLL_SECONDS", 5)
+
+    BABEL_DEFAULT_LOCALE = "it"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Rome"
+    LANGUAGES = ("it", "en")
+
+    #: Demo data may be loaded (never in production).
+    DEMO_DATA_ALLOWED = True
+
+    @classmethod
+    def finalise(cls, app_config: dict) -> None:
+        """Fill what can only be decided at start-up (called by create_app)."""
+        if not app_config.get("SECRET_KEY"):
+            app_config["SECRET_KEY"] = _development_secret_key()
+
+
+class DevelopmentConfig(Config):
+    pass
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    DEMO_DATA_ALLOWED = False
+
+    @classmethod
+    def finalise(cls, app_config: dict) -> None:
+        if not app_config.get("SECRET_KEY"):
+            raise RuntimeError(
+                "SECRET_KEY is not set: the production configuration refuses to start without it."
+            )
+        if len(app_config["SECRET_KEY"]) < 32:
+            raise RuntimeError("SECRET_KEY is too short: use at least 32 random characters.")
+
+
+class TestConfig(Config):
+    ENV_NAME = "test"
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-production-use-0123456789"  # noqa: S105
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TRACCIA_TEST_DB_URI", "sqlite://")
+    #: Cheap hashing keeps the suite fast; production keeps the defaults above.
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 64
+    MAIL_PORT = 0
+    #: Flask-Mail would swallow mail under TESTING; the tests send it to a real SMTP server.
+    MAIL_SUPPRESS_SEND = False
+    TRACCIA_BASE_URL = "http://localhost"
+    SERVER_NAME = None
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "production": ProductionConfig,
+    "test": TestConfig,
+}
+
+
+def config_from_environment() -> type[Config]:
+    name = os.environ.get("TRACCIA_CONFIG", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(
+            f"TRACCIA_CONFIG={name!r} is not one of {', '.join(sorted(CONFIGS))}."
+        ) from None
