@@ -3,10 +3,21 @@
 from app.accounts.models import LoginFailure, PasswordToken, Role, User, UserRole
 from app.core.audit import AuditEntry
 from app.notifications.models import OutboxMessage, OutboxStatus
-from app.stakeholders.models import Organisation, OrganisationKind
+from app.stakeholders.models import (
+    Group,
+    Invitation,
+    InvitationState,
+    Organisation,
+    OrganisationKind,
+    Zone,
+    group_memberships,
+)
 
 __all__ = [
     "AuditEntry",
+    "Group",
+    "Invitation",
+    "InvitationState",
     "LoginFailure",
     "Organisation",
     "OrganisationKind",
@@ -16,4 +27,6 @@ __all__ = [
     "Role",
     "User",
     "UserRole",
+    "Zone",
+    "group_memberships",
 ]

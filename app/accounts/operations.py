@@ -298,5 +298,6 @@ def set_active(session: Session, user: User, active: bool, *, actor: User) -> No
     user.active = active
     if not active:
         user.rotate_session_token()
+        user.primary_referent = False  # a referent who left is nobody's main contact
     record(session, "user.activated" if active else "user.deactivated", actor=actor, obj=user)
     session.flush()
