@@ -69,6 +69,8 @@ class Config:
     LOGIN_THROTTLE_MAX_FAILURES = _int("LOGIN_THROTTLE_MAX_FAILURES", 5)
     LOGIN_THROTTLE_WINDOW = _int("LOGIN_THROTTLE_WINDOW_SECONDS", 15 * 60)
     PASSWORD_RESET_TTL = _int("PASSWORD_RESET_TTL_SECONDS", 3600)
+    #: Validity of a referent's invitation link.
+    INVITATION_TTL = _int("INVITATION_TTL_SECONDS", 14 * 24 * 3600)
     #: Argon2id cost; the defaults follow RFC 9106's second recommended option.
     ARGON2_TIME_COST = _int("ARGON2_TIME_COST", 3)
     ARGON2_MEMORY_COST = _int("ARGON2_MEMORY_COST", 64 * 1024)

@@ -63,10 +63,12 @@ def _register_blueprints(app: Flask) -> None:
     from app.accounts.routes import admin_bp
     from app.accounts.routes import bp as accounts_bp
     from app.core.routes import bp as core_bp
+    from app.stakeholders.routes import bp as stakeholders_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(stakeholders_bp)
 
 
 def _register_cli(app: Flask) -> None:
@@ -74,8 +76,10 @@ def _register_cli(app: Flask) -> None:
     from app.core.cli import demo_cli
     from app.core.i18n_cli import i18n_cli
     from app.notifications.cli import outbox_cli
+    from app.stakeholders.cli import orgs_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(i18n_cli)
+    app.cli.add_command(orgs_cli)

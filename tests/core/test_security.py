@@ -16,6 +16,8 @@ PUBLIC_ENDPOINTS = {
     "accounts.login",
     "accounts.forgot_password",
     "accounts.reset_password",
+    # An invited referent has no account yet: the single-use link is their only credential.
+    "stakeholders.accept_invitation",
 }
 
 
