@@ -102,7 +102,8 @@ def _apply(session: Session, plan: ImportPlan, action: str, actor, **details) ->
         if row.apply is not None and row.action in (RowAction.CREATE, RowAction.UPDATE):
             row.apply()
     session.flush()
-    record(session, action, actor=actor, object_type="organisations", **plan.counts, **details)
+    if plan.count(RowAction.CREATE) or plan.count(RowAction.UPDATE):
+        record(session, action, actor=actor, object_type="organisations", **plan.counts, **details)
     plan.applied = True
     return plan
 
