@@ -48,6 +48,15 @@ class Config:
     #: Name of the public body that runs the consultations, shown in the page header.
     TRACCIA_OWNER_NAME = os.environ.get("TRACCIA_OWNER_NAME", "Città metropolitana di Milano")
     TRACCIA_OWNER_URL = os.environ.get("TRACCIA_OWNER_URL", "https://www.cittametropolitana.mi.it")
+    #: The accessibility statement, as published on AgID's form service (form.agid.gov.it).
+    TRACCIA_ACCESSIBILITY_URL = os.environ.get(
+        "TRACCIA_ACCESSIBILITY_URL", "https://form.agid.gov.it/"
+    )
+    #: The privacy notice; empty shows Traccia's own page (/privacy).
+    TRACCIA_PRIVACY_URL = os.environ.get("TRACCIA_PRIVACY_URL", "")
+    #: Where the footer's feedback link goes; empty writes to TRACCIA_CONTACT_EMAIL.
+    TRACCIA_FEEDBACK_URL = os.environ.get("TRACCIA_FEEDBACK_URL", "")
+    TRACCIA_CONTACT_EMAIL = os.environ.get("TRACCIA_CONTACT_EMAIL", "consultazioni@traccia.example")
     #: Base URL used in e-mailed links (no trailing slash).
     TRACCIA_BASE_URL = os.environ.get("TRACCIA_BASE_URL", "http://127.0.0.1:5000")
 

@@ -63,8 +63,10 @@ def _register_blueprints(app: Flask) -> None:
     from app.accounts.routes import admin_bp
     from app.accounts.routes import bp as accounts_bp
     from app.core.routes import bp as core_bp
+    from app.notifications.routes import bp as outbox_bp
 
     app.register_blueprint(core_bp)
+    app.register_blueprint(outbox_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
 

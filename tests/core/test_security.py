@@ -13,6 +13,7 @@ PUBLIC_ENDPOINTS = {
     "core.home",
     "core.healthz",
     "core.set_language",
+    "core.privacy",
     "accounts.login",
     "accounts.forgot_password",
     "accounts.reset_password",
