@@ -106,3 +106,15 @@ def test_logged_in_admin_pages_are_accessible(page, demo_data):
     page.goto("/admin/users/")
     page.get_by_role("link", name="Roberto Referente").click()
     assert_accessible(page)
+
+
+def test_a_refused_page_explains_itself_accessibly(page, demo_data):
+    page.goto("/login")
+    page.get_by_label("Indirizzo e-mail").fill("referente@comune-rho.example")
+    page.get_by_label("Password").fill("demo-referente-2026")
+    page.get_by_role("button", name="Accedi").click()
+    page.wait_for_url("**/")
+    response = page.goto("/admin/users/")
+    assert response.status == 403
+    assert page.get_by_role("heading", name="Accesso negato").is_visible()
+    assert_accessible(page)
