@@ -78,6 +78,9 @@ class Config:
     LOGIN_THROTTLE_MAX_FAILURES = _int("LOGIN_THROTTLE_MAX_FAILURES", 5)
     LOGIN_THROTTLE_WINDOW = _int("LOGIN_THROTTLE_WINDOW_SECONDS", 15 * 60)
     PASSWORD_RESET_TTL = _int("PASSWORD_RESET_TTL_SECONDS", 3600)
+    PASSWORD_RESET_MAX_PER_HOUR = _int("PASSWORD_RESET_MAX_PER_HOUR", 3)
+    #: Reverse proxies in front of Traccia whose X-Forwarded-For/-Proto headers are trusted.
+    PROXY_COUNT = _int("TRACCIA_PROXY_COUNT", 0)
     #: Argon2id cost; the defaults follow RFC 9106's second recommended option.
     ARGON2_TIME_COST = _int("ARGON2_TIME_COST", 3)
     ARGON2_MEMORY_COST = _int("ARGON2_MEMORY_COST", 64 * 1024)

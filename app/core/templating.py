@@ -20,6 +20,7 @@ AUDIT_LABELS = {
     "auth.password_changed": _l("Password changed"),
     "auth.password_reset_requested": _l("Password reset requested"),
     "auth.password_reset": _l("Password reset"),
+    "auth.password_reset_throttled": _l("Password reset refused: too many requests"),
     "auth.welcome_sent": _l("Link to set the password sent"),
     "user.created": _l("Account created"),
     "user.updated": _l("Account details changed"),

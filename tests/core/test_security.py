@@ -132,3 +132,24 @@ def test_login_never_redirects_off_site(client, make_user, target):
     )
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
+
+
+def test_behind_a_trusted_proxy_the_client_address_is_audited(database_url, db):
+    from sqlalchemy import select
+
+    from app import create_app
+    from app.core.audit import AuditEntry
+    from config import TestConfig
+
+    proxied = create_app(
+        TestConfig, SQLALCHEMY_DATABASE_URI=database_url, PROXY_COUNT=1, WTF_CSRF_ENABLED=False
+    )
+    proxied.test_client().post(
+        "/login",
+        data={"email": "someone@example.org", "password": "wrong password"},
+        headers={"X-Forwarded-For": "203.0.113.7"},
+    )
+    entry = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "auth.login_failed")
+    ).one()
+    assert entry.ip_address == "203.0.113.7"
