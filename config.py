@@ -100,6 +100,12 @@ class Config:
     OUTBOX_CLAIM_TIMEOUT_SECONDS = _int("OUTBOX_CLAIM_TIMEOUT_SECONDS", 600)
     OUTBOX_POLL_SECONDS = _int("OUTBOX_POLL_SECONDS", 5)
 
+    #: API requests a token may make per minute (per web worker).
+    API_RATE_LIMIT_PER_MINUTE = _int("API_RATE_LIMIT_PER_MINUTE", 300)
+    API_AUTH_FAILURES_PER_MINUTE = _int("API_AUTH_FAILURES_PER_MINUTE", 20)
+    #: How long an Idempotency-Key is remembered.
+    API_IDEMPOTENCY_TTL_SECONDS = _int("API_IDEMPOTENCY_TTL_SECONDS", 24 * 3600)
+
     BABEL_DEFAULT_LOCALE = "it"
     BABEL_DEFAULT_TIMEZONE = "Europe/Rome"
     LANGUAGES = ("it", "en")

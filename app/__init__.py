@@ -67,6 +67,8 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from app.accounts.routes import admin_bp
     from app.accounts.routes import bp as accounts_bp
+    from app.api.routes import admin_bp as api_tokens_bp
+    from app.api.routes import bp as api_bp
     from app.core.routes import bp as core_bp
     from app.notifications.routes import bp as outbox_bp
 
@@ -74,6 +76,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(outbox_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(api_tokens_bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -31,6 +31,10 @@ def public(view: Callable) -> Callable:
     return view
 
 
+#: Blueprints that authenticate each request themselves (API tokens), not by a login session.
+TOKEN_AUTHENTICATED_BLUEPRINTS = {"api"}
+
+
 def is_public_endpoint(app: Flask, endpoint: str | None) -> bool:
     if endpoint is None:  # no route matched: let the 404 handler answer
         return True
@@ -45,6 +49,8 @@ def init_security(app: Flask) -> None:
     def _require_login():
         if is_public_endpoint(app, request.endpoint):
             return None
+        if request.blueprint in TOKEN_AUTHENTICATED_BLUEPRINTS:
+            return None  # the blueprint's own before_request demands a token
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
         return None

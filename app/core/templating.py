@@ -28,6 +28,8 @@ AUDIT_LABELS = {
     "user.activated": _l("Account reactivated"),
     "user.deactivated": _l("Account deactivated"),
     "outbox.requeued": _l("E-mail re-queued"),
+    "api_token.created": _l("API token created"),
+    "api_token.revoked": _l("API token revoked"),
 }
 
 OUTBOX_STATUS_LABELS = {
@@ -61,6 +63,7 @@ def add_nav_item(endpoint: str, label, visible: Callable = lambda user: True, pr
 add_nav_item("core.home", _l("Home"), prefix="core.home")
 add_nav_item("admin_users.list_users", _l("Users"), is_admin)
 add_nav_item("admin_outbox.list_messages", _l("E-mail outbox"), is_admin)
+add_nav_item("admin_api_tokens.tokens", _l("API tokens"), is_admin)
 
 
 def _navigation() -> list[dict]:

@@ -100,6 +100,7 @@ def test_logged_in_admin_pages_are_accessible(page, demo_data):
         "/admin/users/new",
         "/admin/outbox/",
         "/admin/outbox/?status=failed",
+        "/admin/api-tokens/",
     ]:
         page.goto(path)
         assert_accessible(page)
