@@ -1,6 +1,7 @@
 """Every domain's models, imported in one place so that Alembic and create_app see them all."""
 
 from app.accounts.models import LoginFailure, PasswordToken, Role, User, UserRole
+from app.api.models import ApiToken, IdempotencyRecord
 from app.core.audit import AuditEntry
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.stakeholders.models import (
@@ -14,8 +15,10 @@ from app.stakeholders.models import (
 )
 
 __all__ = [
+    "ApiToken",
     "AuditEntry",
     "Group",
+    "IdempotencyRecord",
     "Invitation",
     "InvitationState",
     "LoginFailure",

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import re
+import secrets
 import unicodedata
 from dataclasses import dataclass
+from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts import operations as accounts
 from app.accounts.models import Role, User
+from app.core.db import utcnow
 from app.stakeholders import imports
 from app.stakeholders import operations as registry
 from app.stakeholders.models import Group, Invitation, Organisation, OrganisationKind, Zone
@@ -71,7 +75,7 @@ DEMO_GROUPS = {
         ("Fondazione Cariplo", _K.TERZO_SETTORE, "www.fondazionecariplo.it"),
     ),
 }
-#: A pending invitation, so that the invitations page has something to show.
+#: A pending invitation (no e-mail is sent), so that the invitations page has one to show.
 DEMO_INVITATION = ("Comune di Legnano", "sindaco@comune-legnano.example", "Lorenza Legnanese")
 
 DEMO_LOGINS = (
@@ -189,6 +193,17 @@ def load_demo(session: Session) -> list[str]:
     name, email, person = DEMO_INVITATION
     legnano = session.scalar(select(Organisation).where(Organisation.name == name))
     if session.scalar(select(Invitation.id).where(Invitation.email == email)) is None:
-        registry.invite_referent(session, legnano, email, display_name=person, actor=None)
+        # Shown on the invitations page; no e-mail is queued (demo data sends nothing).
+        now = utcnow()
+        session.add(
+            Invitation(
+                organisation=legnano,
+                email=email,
+                display_name=person,
+                token_hash=accounts.hash_token(secrets.token_urlsafe(32)),
+                sent_at=now,
+                expires_at=now + timedelta(seconds=current_app.config["INVITATION_TTL"]),
+            )
+        )
         created.append(f"invitation {email}")
     return created

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -14,6 +15,7 @@ from app.accounts.models import User
 from app.core.db import utcnow
 from app.core.permissions import can_manage_registry, require
 from app.core.security import public
+from app.core.templating import add_nav_item
 from app.extensions import db
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.stakeholders import imports, operations
@@ -42,6 +44,9 @@ from app.stakeholders.models import (
 )
 
 bp = Blueprint("stakeholders", __name__)
+add_nav_item(
+    "stakeholders.list_organisations", _l("Registry"), can_manage_registry, prefix="stakeholders"
+)
 
 PAGE_SIZE = 50
 
