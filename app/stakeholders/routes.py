@@ -116,7 +116,7 @@ def list_organisations():
                 )
             )
     page = db.paginate(
-        query.order_by(Organisation.name, Organisation.id),
+        query.order_by(func.lower(Organisation.name), Organisation.id),
         per_page=PAGE_SIZE,
         error_out=False,
         count=True,

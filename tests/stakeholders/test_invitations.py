@@ -214,7 +214,7 @@ def test_a_malformed_address_is_refused(db, staff_client, make_comune):
     assert db.session.scalar(select(func.count(Invitation.id))) == 0
 
 
-def test_a_refused_recipient_shows_as_bounced(db, smtp, staff_client, make_comune, config):
+def test_a_refused_recipient_shows_as_bounced(db, smtp, staff_client, make_comune):
     from aiosmtpd.smtp import SMTP as _SMTP  # noqa: F401 - the handler API below
 
     async def refuse(server, session, envelope, address, rcpt_options):
@@ -223,7 +223,6 @@ def test_a_refused_recipient_shows_as_bounced(db, smtp, staff_client, make_comun
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    config["OUTBOX_MAX_ATTEMPTS"] = 1
     smtp.inbox.handle_RCPT = refuse
     try:
         client, _ = staff_client
