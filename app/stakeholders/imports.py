@@ -94,16 +94,26 @@ class ImportPlan:
         return {action.value: self.count(action) for action in RowAction}
 
 
-def _apply(session: Session, plan: ImportPlan, action: str, actor, **details) -> ImportPlan:
-    """Carry out a plan that has no rejected row; otherwise leave everything as it is."""
-    if not plan.ok:
+def _propose_update(session, row: RowResult, organisation: Organisation, changes: dict, actor):
+    """Mark the row as an update of ``organisation`` when there is anything to change."""
+    if changes:
+        row.action = RowAction.UPDATE
+        row.changes = changes
+        row.apply = _updater(session, organisation, changes, actor)
+
+
+def _apply(
+    session: Session, plan: ImportPlan, action: str, actor, *, apply: bool = True
+) -> ImportPlan:
+    """Carry out a plan that has no rejected row (when ``apply``); otherwise change nothing."""
+    if not apply or not plan.ok:
         return plan
     for row in plan.rows:
         if row.apply is not None and row.action in (RowAction.CREATE, RowAction.UPDATE):
             row.apply()
     session.flush()
     if plan.count(RowAction.CREATE) or plan.count(RowAction.UPDATE):
-        record(session, action, actor=actor, object_type="organisations", **plan.counts, **details)
+        record(session, action, actor=actor, object_type="organisations", **plan.counts)
     plan.applied = True
     return plan
 
@@ -181,13 +191,8 @@ def import_comuni(
             changes["name"] = [existing.name, name]
         if existing.istat_code != comune.istat_code:
             changes["istat_code"] = [existing.istat_code, comune.istat_code]
-        if changes:
-            row.action = RowAction.UPDATE
-            row.changes = changes
-            row.apply = _updater(session, existing, changes, actor)
-    if not apply:
-        return plan
-    return _apply(session, plan, "registry.comuni_imported", actor)
+        _propose_update(session, row, existing, changes, actor)
+    return _apply(session, plan, "registry.comuni_imported", actor, apply=apply)
 
 
 def _creator(session, name, istat_code, actor):
@@ -321,12 +326,8 @@ def import_zone_assignments(
             continue
         row.label = f"{code} {comune.name} → {zone.name}"
         if comune.zone is not zone:
-            row.action = RowAction.UPDATE
-            row.changes = {"zone": [comune.zone, zone]}
-            row.apply = _updater(session, comune, row.changes, actor)
-    if not apply:
-        return plan
-    return _apply(session, plan, "registry.zones_imported", actor)
+            _propose_update(session, row, comune, {"zone": [comune.zone, zone]}, actor)
+    return _apply(session, plan, "registry.zones_imported", actor, apply=apply)
 
 
 # Organisations in bulk ---------------------------------------------------------------------
@@ -517,13 +518,8 @@ def import_organisations(
             for key, value in wanted.items()
             if _plain(getattr(existing, key)) != _plain(value)
         }
-        if changes:
-            row.action = RowAction.UPDATE
-            row.changes = changes
-            row.apply = _updater(session, existing, changes, actor)
-    if not apply:
-        return plan
-    return _apply(session, plan, "registry.organisations_imported", actor)
+        _propose_update(session, row, existing, changes, actor)
+    return _apply(session, plan, "registry.organisations_imported", actor, apply=apply)
 
 
 def _organisation_creator(session, wanted: dict, actor):

@@ -74,6 +74,22 @@ def _form_error(form, error: operations.RegistryError) -> None:
         flash(str(error.message), "danger")
 
 
+def _commit(change, form=None) -> tuple[bool, object]:
+    """Run ``change`` (an operation) and commit once; on a refusal roll back and say why, on
+    the form's field when there is one, else as a message. Returns (done, what it returned)."""
+    try:
+        result = change()
+    except operations.RegistryError as error:
+        db.session.rollback()
+        if form is not None:
+            _form_error(form, error)
+        else:
+            flash(str(error.message), "danger")
+        return False, None
+    db.session.commit()
+    return True, result
+
+
 def _zone_choices(none_label) -> list[SelectChoice]:
     zones = db.session.execute(select(Zone.id, Zone.name).order_by(Zone.name)).all()
     return [SelectChoice(0, none_label), *[SelectChoice(z.id, z.name) for z in zones]]
@@ -185,15 +201,13 @@ def _organisation_data(form: OrganisationForm) -> operations.OrganisationData:
 def new_organisation():
     form = _organisation_form(None)
     if form.validate_on_submit():
-        try:
-            organisation = operations.create_organisation(
+        done, organisation = _commit(
+            lambda: operations.create_organisation(
                 db.session, _organisation_data(form), actor=current_user
-            )
-        except operations.RegistryError as error:
-            db.session.rollback()
-            _form_error(form, error)
-        else:
-            db.session.commit()
+            ),
+            form,
+        )
+        if done:
             flash(_("Organisation created."), "success")
             return redirect(url_for("stakeholders.organisation", organisation_id=organisation.id))
     return render_template("stakeholders/organisation_form.html", form=form, organisation=None)
@@ -205,15 +219,13 @@ def edit_organisation(organisation_id: int):
     organisation = db.get_or_404(Organisation, organisation_id)
     form = _organisation_form(organisation)
     if form.validate_on_submit():
-        try:
-            changes = operations.update_organisation(
+        done, changes = _commit(
+            lambda: operations.update_organisation(
                 db.session, organisation, _organisation_data(form), actor=current_user
-            )
-        except operations.RegistryError as error:
-            db.session.rollback()
-            _form_error(form, error)
-        else:
-            db.session.commit()
+            ),
+            form,
+        )
+        if done:
             flash(_("Changes saved.") if changes else _("Nothing was changed."), "success")
             return redirect(url_for("stakeholders.organisation", organisation_id=organisation.id))
     return render_template(
@@ -250,19 +262,17 @@ def invite(organisation_id: int):
     organisation = db.get_or_404(Organisation, organisation_id)
     form = InviteForm()
     if form.validate_on_submit():
-        try:
-            invitation = operations.invite_referent(
+        done, invitation = _commit(
+            lambda: operations.invite_referent(
                 db.session,
                 organisation,
                 form.email.data,
                 display_name=form.display_name.data,
                 actor=current_user,
-            )
-        except operations.RegistryError as error:
-            db.session.rollback()
-            _form_error(form, error)
-        else:
-            db.session.commit()
+            ),
+            form,
+        )
+        if done:
             flash(
                 _("An invitation was sent to %(email)s.", email=invitation.email)
                 if invitation.send_count == 1
@@ -289,13 +299,10 @@ def _referent(organisation_id: int, user_id: int) -> tuple[Organisation, User]:
 @require(can_manage_registry)
 def set_primary(organisation_id: int, user_id: int):
     organisation, user = _referent(organisation_id, user_id)
-    try:
-        operations.set_primary_referent(db.session, organisation, user, actor=current_user)
-    except operations.RegistryError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
-    else:
-        db.session.commit()
+    done, _result = _commit(
+        lambda: operations.set_primary_referent(db.session, organisation, user, actor=current_user)
+    )
+    if done:
         flash(_("%(name)s is now the main contact.", name=user.display_name), "success")
     return redirect(url_for("stakeholders.organisation", organisation_id=organisation.id))
 
@@ -305,13 +312,12 @@ def set_primary(organisation_id: int, user_id: int):
 def set_referent_active(organisation_id: int, user_id: int):
     organisation, user = _referent(organisation_id, user_id)
     active = request.form.get("active") == "1"
-    try:
-        operations.set_referent_active(db.session, organisation, user, active, actor=current_user)
-    except operations.RegistryError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
-    else:
-        db.session.commit()
+    done, _result = _commit(
+        lambda: operations.set_referent_active(
+            db.session, organisation, user, active, actor=current_user
+        )
+    )
+    if done:
         flash(
             _("%(name)s can speak for the organisation again.", name=user.display_name)
             if active
@@ -380,13 +386,10 @@ def _back_to(invitation: Invitation):
 @require(can_manage_registry)
 def resend_invitation(invitation_id: int):
     invitation = db.get_or_404(Invitation, invitation_id)
-    try:
-        operations.resend_invitation(db.session, invitation, actor=current_user)
-    except operations.RegistryError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
-    else:
-        db.session.commit()
+    done, _result = _commit(
+        lambda: operations.resend_invitation(db.session, invitation, actor=current_user)
+    )
+    if done:
         flash(
             _(
                 "A new invitation was sent to %(email)s; the previous link no longer works.",
@@ -401,13 +404,10 @@ def resend_invitation(invitation_id: int):
 @require(can_manage_registry)
 def revoke_invitation(invitation_id: int):
     invitation = db.get_or_404(Invitation, invitation_id)
-    try:
-        operations.revoke_invitation(db.session, invitation, actor=current_user)
-    except operations.RegistryError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
-    else:
-        db.session.commit()
+    done, _result = _commit(
+        lambda: operations.revoke_invitation(db.session, invitation, actor=current_user)
+    )
+    if done:
         flash(_("The invitation to %(email)s was revoked.", email=invitation.email), "success")
     return _back_to(invitation)
 
@@ -531,21 +531,19 @@ def _edit_collection(collection: str, item_id: int | None):
             abort(404)
     form = NamedForm(obj=item)
     if form.validate_on_submit():
-        try:
-            item = save(
+        done, saved = _commit(
+            lambda: save(
                 db.session,
                 item,
                 name=form.name.data,
                 description=form.description.data,
                 actor=current_user,
-            )
-        except operations.RegistryError as error:
-            db.session.rollback()
-            _form_error(form, error)
-        else:
-            db.session.commit()
+            ),
+            form,
+        )
+        if done:
             flash(_("Changes saved."), "success")
-            return redirect(url_for(f"stakeholders.{collection[:-1]}", item_id=item.id))
+            return redirect(url_for(f"stakeholders.{collection[:-1]}", item_id=saved.id))
     members = [] if item is None else (item.comuni if model is Zone else item.organisations)
     return render_template(
         "stakeholders/collection_form.html",
@@ -639,15 +637,13 @@ def accept_invitation(token: str):
     if request.method == "GET" and existing is None:
         form.display_name.data = invitation.display_name
     if form.validate_on_submit():
-        try:
-            operations.accept_invitation(
+        done, _user = _commit(
+            lambda: operations.accept_invitation(
                 db.session, token, password=form.password.data, display_name=form.display_name.data
-            )
-        except operations.RegistryError as error:
-            db.session.rollback()
-            _form_error(form, error)
-        else:
-            db.session.commit()
+            ),
+            form,
+        )
+        if done:
             if current_user.is_authenticated:
                 logout_user()
             flash(
