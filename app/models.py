@@ -3,6 +3,14 @@
 from app.accounts.models import LoginFailure, PasswordToken, Role, User, UserRole
 from app.core.audit import AuditEntry
 from app.notifications.models import OutboxMessage, OutboxStatus
+from app.plans.models import (
+    Paragraph,
+    ParagraphLineage,
+    Plan,
+    PlanImport,
+    PlanVersion,
+    Section,
+)
 from app.stakeholders.models import Organisation, OrganisationKind
 
 __all__ = [
@@ -12,8 +20,14 @@ __all__ = [
     "OrganisationKind",
     "OutboxMessage",
     "OutboxStatus",
+    "Paragraph",
+    "ParagraphLineage",
     "PasswordToken",
+    "Plan",
+    "PlanImport",
+    "PlanVersion",
     "Role",
+    "Section",
     "User",
     "UserRole",
 ]
