@@ -63,10 +63,12 @@ def _register_blueprints(app: Flask) -> None:
     from app.accounts.routes import admin_bp
     from app.accounts.routes import bp as accounts_bp
     from app.core.routes import bp as core_bp
+    from app.plans.routes import bp as plans_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(plans_bp)
 
 
 def _register_cli(app: Flask) -> None:

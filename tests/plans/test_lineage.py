@@ -211,7 +211,7 @@ def test_diff_of_an_insert_and_a_delete(db, make_version, make_successor):
     added = operations.add_paragraph(db.session, p[0].section, html="Nuovo testo.", after=p[0])
     operations.delete_paragraph(db.session, p[4])
     db.session.commit()
-    diff, changes = _diff_changes(db, first, second)
+    _diff, changes = _diff_changes(db, first, second)
     kinds = sorted(c.kind for c in changes)
     assert kinds == [ChangeKind.ADDED, ChangeKind.REMOVED]
     added_change = next(c for c in changes if c.kind == ChangeKind.ADDED)
