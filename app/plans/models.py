@@ -21,6 +21,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     CheckConstraint,
@@ -145,14 +146,14 @@ class PlanVersion(Base):
     def freeze(self) -> None:
         """Fix the text (a consultation round opens on a frozen version)."""
         if self.status is not VersionStatus.DRAFT:
-            raise PlanError(_msg("Only a draft version can be frozen."))
+            raise PlanError(_l("Only a draft version can be frozen."))
         self.status = VersionStatus.FROZEN
         self.frozen_at = utcnow()
 
     def adopt(self) -> None:
         """Mark a frozen version as the adopted text (e.g. approved by the council)."""
         if self.status is not VersionStatus.FROZEN:
-            raise PlanError(_msg("Only a frozen version can be adopted."))
+            raise PlanError(_l("Only a frozen version can be adopted."))
         self.status = VersionStatus.ADOPTED
         self.adopted_at = utcnow()
 
@@ -285,12 +286,6 @@ class PlanImport(Base):
     predecessor: Mapped[PlanVersion | None] = relationship()
 
 
-def _msg(text: str):
-    from flask_babel import lazy_gettext
-
-    return lazy_gettext(text)
-
-
 # Immutability of versions that are not drafts ----------------------------------------------
 
 _TEXT_CLASSES = (Section, Paragraph, ParagraphLineage)
@@ -336,7 +331,7 @@ def _refuse_changes_to_fixed_versions(session: Session, flush_context, instances
         statuses = {stored, current.status if current is not None else stored}
         if statuses - {VersionStatus.DRAFT, None}:
             raise FrozenVersionError(
-                _msg("This version is frozen: its text can no longer be changed.")
+                _l("This version is frozen: its text can no longer be changed.")
             )
     for obj in (*session.dirty, *session.deleted):
         if isinstance(obj, PlanVersion):
@@ -348,7 +343,7 @@ def _check_version_change(
 ) -> None:
     if version in session.deleted:
         if previous is not VersionStatus.DRAFT:
-            raise FrozenVersionError(_msg("A frozen or adopted version cannot be deleted."))
+            raise FrozenVersionError(_l("A frozen or adopted version cannot be deleted."))
         return
     allowed = {
         (VersionStatus.DRAFT, VersionStatus.FROZEN),
@@ -356,13 +351,13 @@ def _check_version_change(
         (VersionStatus.FROZEN, VersionStatus.ADOPTED),
     }
     if previous != version.status and (previous, version.status) not in allowed:
-        raise FrozenVersionError(_msg("This change of state is not allowed."))
+        raise FrozenVersionError(_l("This change of state is not allowed."))
     if previous is not VersionStatus.DRAFT:
         state = inspect(version)
         for name in ("plan_id", "number", "predecessor_id", "frozen_at"):
             if state.attrs[name].history.has_changes():
                 raise FrozenVersionError(
-                    _msg("This version is frozen: its text can no longer be changed.")
+                    _l("This version is frozen: its text can no longer be changed.")
                 )
 
 
@@ -373,4 +368,4 @@ def _refuse_bulk_text_changes(state) -> None:
     if (state.is_update or state.is_delete) and any(
         mapper.class_ in _TEXT_CLASSES for mapper in state.all_mappers
     ):
-        raise FrozenVersionError(_msg("Plan texts are changed one object at a time."))
+        raise FrozenVersionError(_l("Plan texts are changed one object at a time."))
