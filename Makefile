@@ -19,7 +19,7 @@ MO_FILES := $(PO_FILES:.po=.mo)
 .PHONY: setup run test test-sqlite test-postgresql lint format translations i18n-update \
         migrate worker clean
 
-setup: $(STAMPS)/python translations
+setup: $(STAMPS)/python $(STAMPS)/npm translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,19 @@ $(BIN)/python:
 
 $(STAMPS)/python: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@mkdir -p $(STAMPS) && touch $@
+
+# Front-end packages from npm: Bootstrap Italia is copied into static/vendor (not committed);
+# axe-core stays in node_modules, where the browser tests read it.
+BI := node_modules/bootstrap-italia/dist
+VENDOR := static/vendor/bootstrap-italia
+$(STAMPS)/npm: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/css $(VENDOR)/js $(VENDOR)/svg $(VENDOR)/fonts
+	cp $(BI)/css/bootstrap-italia.min.css $(VENDOR)/css/
+	cp $(BI)/js/bootstrap-italia.bundle.min.js $(VENDOR)/js/
+	cp $(BI)/svg/sprites.svg $(VENDOR)/svg/
+	cp -r $(BI)/fonts/Titillium_Web $(BI)/fonts/Roboto_Mono $(BI)/fonts/Lora $(VENDOR)/fonts/
 	@mkdir -p $(STAMPS) && touch $@
 
 translations: $(MO_FILES)
@@ -77,4 +90,4 @@ format: setup
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) $(STAMPS) $(MO_FILES)
+	rm -rf $(VENV) $(STAMPS) $(MO_FILES) node_modules static/vendor

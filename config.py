@@ -48,6 +48,15 @@ class Config:
     #: Name of the public body that runs the consultations, shown in the page header.
     TRACCIA_OWNER_NAME = os.environ.get("TRACCIA_OWNER_NAME", "Città metropolitana di Milano")
     TRACCIA_OWNER_URL = os.environ.get("TRACCIA_OWNER_URL", "https://www.cittametropolitana.mi.it")
+    #: The accessibility statement, as published on AgID's form service (form.agid.gov.it).
+    TRACCIA_ACCESSIBILITY_URL = os.environ.get(
+        "TRACCIA_ACCESSIBILITY_URL", "https://form.agid.gov.it/"
+    )
+    #: The privacy notice; empty shows Traccia's own page (/privacy).
+    TRACCIA_PRIVACY_URL = os.environ.get("TRACCIA_PRIVACY_URL", "")
+    #: Where the footer's feedback link goes; empty writes to TRACCIA_CONTACT_EMAIL.
+    TRACCIA_FEEDBACK_URL = os.environ.get("TRACCIA_FEEDBACK_URL", "")
+    TRACCIA_CONTACT_EMAIL = os.environ.get("TRACCIA_CONTACT_EMAIL", "consultazioni@traccia.example")
     #: Base URL used in e-mailed links (no trailing slash).
     TRACCIA_BASE_URL = os.environ.get("TRACCIA_BASE_URL", "http://127.0.0.1:5000")
 
@@ -71,6 +80,9 @@ class Config:
     LOGIN_THROTTLE_MAX_FAILURES = _int("LOGIN_THROTTLE_MAX_FAILURES", 5)
     LOGIN_THROTTLE_WINDOW = _int("LOGIN_THROTTLE_WINDOW_SECONDS", 15 * 60)
     PASSWORD_RESET_TTL = _int("PASSWORD_RESET_TTL_SECONDS", 3600)
+    PASSWORD_RESET_MAX_PER_HOUR = _int("PASSWORD_RESET_MAX_PER_HOUR", 3)
+    #: Reverse proxies in front of Traccia whose X-Forwarded-For/-Proto headers are trusted.
+    PROXY_COUNT = _int("TRACCIA_PROXY_COUNT", 0)
     #: Argon2id cost; the defaults follow RFC 9106's second recommended option.
     ARGON2_TIME_COST = _int("ARGON2_TIME_COST", 3)
     ARGON2_MEMORY_COST = _int("ARGON2_MEMORY_COST", 64 * 1024)
@@ -89,6 +101,12 @@ class Config:
     #: A row left 'sending' longer than this belonged to a worker that died.
     OUTBOX_CLAIM_TIMEOUT_SECONDS = _int("OUTBOX_CLAIM_TIMEOUT_SECONDS", 600)
     OUTBOX_POLL_SECONDS = _int("OUTBOX_POLL_SECONDS", 5)
+
+    #: API requests a token may make per minute (per web worker).
+    API_RATE_LIMIT_PER_MINUTE = _int("API_RATE_LIMIT_PER_MINUTE", 300)
+    API_AUTH_FAILURES_PER_MINUTE = _int("API_AUTH_FAILURES_PER_MINUTE", 20)
+    #: How long an Idempotency-Key is remembered.
+    API_IDEMPOTENCY_TTL_SECONDS = _int("API_IDEMPOTENCY_TTL_SECONDS", 24 * 3600)
 
     BABEL_DEFAULT_LOCALE = "it"
     BABEL_DEFAULT_TIMEZONE = "Europe/Rome"

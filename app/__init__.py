@@ -23,6 +23,11 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     app.config.from_object(config_class)
     app.config.update(overrides)
     config_class.finalise(app.config)
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     _configure_logging(app)
 
     _init_extensions(app)
@@ -62,12 +67,18 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from app.accounts.routes import admin_bp
     from app.accounts.routes import bp as accounts_bp
+    from app.api.routes import admin_bp as api_tokens_bp
+    from app.api.routes import bp as api_bp
     from app.core.routes import bp as core_bp
+    from app.notifications.routes import bp as outbox_bp
     from app.plans.routes import bp as plans_bp
 
     app.register_blueprint(core_bp)
+    app.register_blueprint(outbox_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(api_tokens_bp)
     app.register_blueprint(plans_bp)
 
 

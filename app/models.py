@@ -1,6 +1,7 @@
 """Every domain's models, imported in one place so that Alembic and create_app see them all."""
 
 from app.accounts.models import LoginFailure, PasswordToken, Role, User, UserRole
+from app.api.models import ApiToken, IdempotencyRecord
 from app.core.audit import AuditEntry
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.plans.models import (
@@ -14,7 +15,9 @@ from app.plans.models import (
 from app.stakeholders.models import Organisation, OrganisationKind
 
 __all__ = [
+    "ApiToken",
     "AuditEntry",
+    "IdempotencyRecord",
     "LoginFailure",
     "Organisation",
     "OrganisationKind",

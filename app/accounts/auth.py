@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, flash, jsonify, redirect, request, url_for
+from flask import Flask, flash, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -27,12 +27,8 @@ def init_login(app: Flask) -> None:
     @login_manager.unauthorized_handler
     def _unauthorized():
         if request.path.startswith("/api/"):
-            return jsonify(
-                error={
-                    "status": 401,
-                    "title": "Unauthorized",
-                    "message": "Authentication required.",
-                }
-            ), 401
+            from app.core.errors import error_response
+
+            return error_response(401)
         flash(login_manager.login_message, login_manager.login_message_category)
         return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))

@@ -170,10 +170,23 @@ def issue_password_link(
 
 
 def request_password_reset(session: Session, email: str) -> None:
-    """Queue a reset link if an active account has this address; say nothing either way."""
+    """Queue a reset link if an active account has this address; say nothing either way.
+
+    At most PASSWORD_RESET_MAX_PER_HOUR links an hour per account, so that the form cannot be
+    used to flood someone's inbox; the page answers the same whether a link was sent or not.
+    """
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None or not user.active:
         record(session, "auth.password_reset_unknown", object_type="user")
+        return
+    recent = session.scalar(
+        select(func.count(PasswordToken.id)).where(
+            PasswordToken.user_id == user.id,
+            PasswordToken.created_at >= utcnow() - timedelta(hours=1),
+        )
+    )
+    if recent >= current_app.config["PASSWORD_RESET_MAX_PER_HOUR"]:
+        record(session, "auth.password_reset_throttled", obj=user)
         return
     issue_password_link(session, user)
 

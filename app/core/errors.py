@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from flask import Flask, g, jsonify, make_response, render_template, request
+from flask import Flask, g, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.api.errors import ApiError, json_error
 from app.extensions import db, login_manager
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ MESSAGES = {
         _l("Request too large"),
         _l("What you sent is larger than the limit. Nothing was saved; please send less."),
     ),
+    415: (_l("Unsupported media type"), _l("This kind of content is not accepted here.")),
     422: (_l("Invalid data"), _l("Some of the data sent is not valid.")),
     429: (
         _l("Too many requests"),
@@ -55,9 +57,8 @@ def error_response(code: int, message: str | None = None):
     title, default_message = MESSAGES.get(code, MESSAGES[500])
     message = str(message or default_message)
     if wants_json():
-        body = jsonify(error={"status": code, "title": str(title), "message": message})
-    else:
-        body = render_template("errors/error.html", code=code, title=title, message=message)
+        return json_error(code, title, message)
+    body = render_template("errors/error.html", code=code, title=title, message=message)
     return make_response(body, code)
 
 
@@ -67,6 +68,18 @@ def _forget_user() -> None:
 
 
 def init_errors(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api(error: ApiError):
+        title = MESSAGES.get(error.status, MESSAGES[500])[0]
+        return json_error(
+            error.status,
+            title,
+            error.message,
+            code=error.code,
+            fields=error.fields,
+            headers=error.headers,
+        )
+
     @app.errorhandler(CSRFError)
     def _csrf(error):
         return error_response(400, CSRF_MESSAGE)

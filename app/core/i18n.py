@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, has_request_context, session
+from flask import current_app, has_request_context, request, session
 from flask_login import current_user
 
 
@@ -10,6 +10,8 @@ def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():  # CLI and workers: e-mails pass their locale explicitly
         return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if request.blueprint == "api":  # integrations ask with Accept-Language
+        return request.accept_languages.best_match(languages) or languages[0]
     chosen = session.get("lang")
     if chosen in languages:
         return chosen

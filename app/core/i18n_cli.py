@@ -41,7 +41,7 @@ def catalogue_problems(locale: str) -> list[str]:
 
 
 def _pybabel(*args: str) -> None:
-    command = [sys.executable, "-m", "babel.messages.frontend", *args]
+    command = [sys.executable, "-m", "babel.messages.frontend", "--quiet", *args]
     subprocess.run(command, check=True, cwd=ROOT)  # noqa: S603 - fixed arguments, no shell
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session
 from flask_login import current_user
 from sqlalchemy import text
@@ -40,3 +42,9 @@ def set_language():
             current_user.locale = lang
             db.session.commit()
     return redirect(safe_next_url(request.form.get("next")) or "/")
+
+
+@bp.get("/privacy")
+@public
+def privacy():
+    return render_template("core/privacy.html", last_updated=date(2026, 11, 22), retention_years=5)

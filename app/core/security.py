@@ -15,7 +15,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "script-src 'self'",
         "style-src 'self'",
         "img-src 'self' data:",
-        "font-src 'self'",
+        "font-src 'self' data:",
         "connect-src 'self'",
         "object-src 'none'",
         "base-uri 'self'",
@@ -29,6 +29,10 @@ def public(view: Callable) -> Callable:
     """Mark a view as reachable without logging in. Everything else needs a login."""
     view.is_public = True  # type: ignore[attr-defined]
     return view
+
+
+#: Blueprints that authenticate each request themselves (API tokens), not by a login session.
+TOKEN_AUTHENTICATED_BLUEPRINTS = {"api"}
 
 
 def is_public_endpoint(app: Flask, endpoint: str | None) -> bool:
@@ -45,6 +49,8 @@ def init_security(app: Flask) -> None:
     def _require_login():
         if is_public_endpoint(app, request.endpoint):
             return None
+        if request.blueprint in TOKEN_AUTHENTICATED_BLUEPRINTS:
+            return None  # the blueprint's own before_request demands a token
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
         return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import smtplib
 import socket
 import uuid
 from datetime import timedelta
@@ -130,12 +131,21 @@ def _to_mail(message: OutboxMessage) -> Message:
     )
 
 
+def is_permanent(error: Exception) -> bool:
+    """An SMTP 5xx answer (e.g. an unknown recipient) will not change on retry."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code >= 500
+    return False
+
+
 def _record_failure(message: OutboxMessage, error: Exception) -> None:
     message.attempts += 1
     message.last_error = f"{type(error).__name__}: {error}"[:2000]
     message.claimed_by = None
     message.claimed_at = None
-    if message.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
+    if is_permanent(error) or message.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
         message.status = OutboxStatus.FAILED
     else:
         message.status = OutboxStatus.PENDING

@@ -143,3 +143,18 @@ def test_reset_signs_out_existing_sessions(app, db, smtp, make_user):
     deliver_due(db.session)
     _set_password(anonymous, _link_in(smtp.inbox.to(user.email)[0]), NEW_PASSWORD)
     assert browser.get("/account/password").status_code == 302
+
+
+def test_reset_links_are_limited_per_hour_without_saying_so(client, db, smtp, make_user, config):
+    user = make_user()
+    answers = set()
+    for _ in range(config["PASSWORD_RESET_MAX_PER_HOUR"] + 2):
+        response = _request_reset(client, user.email)
+        answers.add((response.status_code, response.headers["Location"]))
+    assert len(answers) == 1  # the same answer every time
+    deliver_due(db.session)
+    assert len(smtp.inbox.to(user.email)) == config["PASSWORD_RESET_MAX_PER_HOUR"]
+    with time_machine.travel(utcnow() + timedelta(hours=1, minutes=1), tick=False):
+        _request_reset(client, user.email)
+        deliver_due(db.session)
+    assert len(smtp.inbox.to(user.email)) == config["PASSWORD_RESET_MAX_PER_HOUR"] + 1

@@ -11,8 +11,10 @@ def test_a_demo_user_logs_in_and_out(page, demo_data):
     page.get_by_label("Password").fill("demo-referente-2026")
     page.get_by_role("button", name="Accedi").click()
     page.wait_for_url("**/")
-    assert page.get_by_text("Roberto Referente").is_visible()
+    account = page.get_by_role("button", name="Roberto Referente")
+    assert account.is_visible()
 
+    account.click()
     page.get_by_role("button", name="Esci").click()
     page.wait_for_url("**/login")
     assert page.get_by_role("heading", name="Accedi").is_visible()

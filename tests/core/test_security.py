@@ -13,6 +13,7 @@ PUBLIC_ENDPOINTS = {
     "core.home",
     "core.healthz",
     "core.set_language",
+    "core.privacy",
     "accounts.login",
     "accounts.forgot_password",
     "accounts.reset_password",
@@ -24,6 +25,7 @@ PUBLIC_ENDPOINTS = {
     "plans.read_section",
     "plans.paragraph_link",
     "plans.diff",
+    "api.openapi",
 }
 
 
@@ -52,6 +54,9 @@ def test_every_other_endpoint_needs_a_login(app, client):
             continue
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             response = client.open(_sample_url(rule), method=method)
+            if rule.endpoint.startswith("api."):  # the API wants a token, not a session
+                assert response.status_code == 401, (rule.rule, method)
+                continue
             assert response.status_code in (302, 400, 401), (rule.rule, method)
             if response.status_code == 302:
                 assert response.headers["Location"].startswith("/login?next="), rule.rule
@@ -139,3 +144,24 @@ def test_login_never_redirects_off_site(client, make_user, target):
     )
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
+
+
+def test_behind_a_trusted_proxy_the_client_address_is_audited(database_url, db):
+    from sqlalchemy import select
+
+    from app import create_app
+    from app.core.audit import AuditEntry
+    from config import TestConfig
+
+    proxied = create_app(
+        TestConfig, SQLALCHEMY_DATABASE_URI=database_url, PROXY_COUNT=1, WTF_CSRF_ENABLED=False
+    )
+    proxied.test_client().post(
+        "/login",
+        data={"email": "someone@example.org", "password": "wrong password"},
+        headers={"X-Forwarded-For": "203.0.113.7"},
+    )
+    entry = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "auth.login_failed")
+    ).one()
+    assert entry.ip_address == "203.0.113.7"

@@ -139,3 +139,34 @@ def test_a_claim_left_by_a_dead_worker_is_failed_not_resent(db, smtp, config, st
     deliver_due(db.session)
     assert smtp.inbox.messages == []
     assert _statuses(db) == [OutboxStatus.FAILED if stale else OutboxStatus.SENDING]
+
+
+def test_a_refused_recipient_fails_at_once_without_retrying(db, smtp):
+    smtp.inbox.refused.add("nobody@example.org")
+    _queue(db, to="nobody@example.org")
+    _queue(db, to="somebody@example.org")
+    counts = deliver_due(db.session)
+    assert counts == {"sent": 1, "retry": 0, "failed": 1, "stale": 0}
+    failed = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)
+    ).one()
+    assert failed.recipient == "nobody@example.org"
+    assert "550" in failed.last_error
+    assert [m["To"] for m in smtp.inbox.messages] == ["somebody@example.org"]
+
+
+def test_a_reset_request_succeeds_while_the_mail_server_is_down(client, db, smtp, make_user):
+    from tests.fixtures.factories import csrf_token
+
+    user = make_user()
+    smtp.stop()
+    token = csrf_token(client, "/password/forgot")
+    response = client.post("/password/forgot", data={"email": user.email, "csrf_token": token})
+    assert response.status_code == 302
+    deliver_due(db.session)
+    assert _statuses(db) == [OutboxStatus.PENDING]
+    smtp.start()
+    with time_machine.travel(utcnow() + timedelta(hours=2), tick=False):
+        deliver_due(db.session)
+        deliver_due(db.session)
+    assert len(smtp.inbox.to(user.email)) == 1

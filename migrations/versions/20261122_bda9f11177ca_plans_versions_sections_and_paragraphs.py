@@ -1,8 +1,8 @@
 """plans, versions, sections and paragraphs
 
-Revision ID: 601b2deb8c06
-Revises: 059d55625cd6
-Create Date: 2026-11-22 04:35:03.740115
+Revision ID: bda9f11177ca
+Revises: d2e026e9fc53
+Create Date: 2026-11-22 04:46:02.144956
 
 """
 from alembic import op
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '601b2deb8c06'
-down_revision = '059d55625cd6'
+revision = 'bda9f11177ca'
+down_revision = 'd2e026e9fc53'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,58 @@
+"""The outbox page for administrators: what is pending, sent and failed, and re-queueing."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from app.core.permissions import is_admin, require
+from app.extensions import db
+from app.notifications.models import OutboxMessage, OutboxStatus
+from app.notifications.operations import requeue
+
+bp = Blueprint("admin_outbox", __name__, url_prefix="/admin/outbox")
+
+PAGE_SIZE = 50
+
+
+@bp.get("/")
+@require(is_admin)
+def list_messages():
+    status = request.args.get("status", OutboxStatus.PENDING.value)
+    if status not in {s.value for s in OutboxStatus}:
+        abort(404)
+    counts = dict(
+        db.session.execute(
+            select(OutboxMessage.status, func.count(OutboxMessage.id)).group_by(
+                OutboxMessage.status
+            )
+        ).all()
+    )
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.status == status)
+        .order_by(OutboxMessage.id.desc())
+    )
+    page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
+    return render_template(
+        "notifications/outbox.html",
+        page=page,
+        status=status,
+        statuses=list(OutboxStatus),
+        counts={s: counts.get(s, 0) for s in OutboxStatus},
+    )
+
+
+@bp.post("/<int:message_id>/requeue")
+@require(is_admin)
+def requeue_message(message_id: int):
+    message = db.get_or_404(OutboxMessage, message_id)
+    if message.status != OutboxStatus.FAILED:
+        flash(_("Only failed messages can be sent again."), "danger")
+    else:
+        requeue(db.session, message, actor=current_user)
+        db.session.commit()
+        flash(_("The message will be sent again."), "success")
+    return redirect(url_for("admin_outbox.list_messages", status=OutboxStatus.FAILED.value))
