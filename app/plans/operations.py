@@ -28,6 +28,7 @@ from app.plans.models import (
     PlanVersion,
     PolicyArea,
     Section,
+    VersionStatus,
 )
 from app.plans.text import clean_html, new_key, plain_text
 from app.plans.tree import load_tree
@@ -42,12 +43,18 @@ class ConflictError(PlanError):
 
 
 def _ensure_draft(version: PlanVersion) -> None:
-    if not version.is_draft:
+    if version.status is VersionStatus.FROZEN:
         raise PlanError(
             _l(
-                "This version is %(status)s: its text can no longer be changed. Start a new "
-                "version to make changes.",
-                status=version.status.value,
+                "This version is frozen: its text can no longer be changed. Start a new version "
+                "to make changes."
+            )
+        )
+    if version.status is VersionStatus.ADOPTED:
+        raise PlanError(
+            _l(
+                "This version is adopted: its text can no longer be changed. Start a new version "
+                "to make changes."
             )
         )
 

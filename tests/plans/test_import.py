@@ -182,14 +182,14 @@ def _broken_docx() -> bytes:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (b"", "empty"),
-        (b"   \n", "empty"),
-        (b"%PDF-1.7\n\x00\x01\x02binary", "not supported"),
-        (b"PK\x03\x04this is no zip", "damaged"),
-        (_broken_docx(), "damaged"),
-        (make_docx(headings=False), "no headings"),
-        (b"solo testo senza titoli\n", "no headings"),
-        (b"\xff\xfe\x00b\x00a\x00d", "not supported"),
+        (b"", "vuoto"),
+        (b"   \n", "vuoto"),
+        (b"%PDF-1.7\n\x00\x01\x02binary", "non è supportato"),
+        (b"PK\x03\x04this is no zip", "danneggiato"),
+        (_broken_docx(), "danneggiato"),
+        (make_docx(headings=False), "non ha titoli"),
+        (b"solo testo senza titoli\n", "non ha titoli"),
+        (b"\xff\xfe\x00b\x00a\x00d", "non è supportato"),
     ],
     ids=[
         "empty",
@@ -215,7 +215,7 @@ def test_a_file_over_the_limit_is_refused(db, editor_client, make_plan, config):
     plan = make_plan()
     response = _upload(editor_client, plan, make_markdown() + b"x" * (1024 * 1024))
     assert response.status_code == 422
-    assert "larger than 1 MB" in response.get_data(as_text=True)
+    assert "supera 1 MB" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(PlanImport.id))) == 0
 
 

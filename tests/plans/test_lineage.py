@@ -96,7 +96,7 @@ def test_a_frozen_version_refuses_every_change_to_its_text(db, make_version):
 def test_operations_refuse_a_frozen_version_with_an_explanation(db, make_version):
     version = make_version(status=VersionStatus.FROZEN)
     paragraph = _paragraphs(db, version)[0]
-    with pytest.raises(PlanError, match="no longer be changed"):
+    with pytest.raises(PlanError, match="non può più essere modificato"):
         operations.update_paragraph(db.session, paragraph, html="nuovo", seen_lock=None)
 
 
@@ -127,10 +127,10 @@ def test_a_successor_carries_every_paragraph_with_its_key(db, make_version, make
 
 def test_only_the_latest_fixed_version_can_be_continued(db, make_version, make_successor):
     first = make_version()
-    with pytest.raises(PlanError, match="Freeze"):
+    with pytest.raises(PlanError, match="Congela"):
         operations.create_successor(db.session, first, label="x")
     make_successor(first)
-    with pytest.raises(PlanError, match="latest"):
+    with pytest.raises(PlanError, match="ultima versione"):
         operations.create_successor(db.session, first, label="x")
 
 

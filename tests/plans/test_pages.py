@@ -102,7 +102,7 @@ def test_a_frozen_version_cannot_be_edited_through_the_pages(db, logged_in, make
     paragraph = _first_paragraph(db, version)
     url = f"/plans/{version.plan.slug}/v1/edit/p/{paragraph.key}"
     response = client.get(url, follow_redirects=True)
-    assert "no longer be changed" in response.get_data(as_text=True)
+    assert "non può più essere modificato" in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Paragraph, paragraph.id).lock_version == 1
 
