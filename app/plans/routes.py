@@ -607,7 +607,7 @@ def edit_section(slug: str, number: int, key: str):
         new_paragraph=NewParagraphForm(),
         new_section=NewSectionForm(),
         move_form=_move_form(tree, node),
-        hint=ALLOWED_HTML_HINT,
+        hint=str(ALLOWED_HTML_HINT),  # a lazy string counts as markup: escape it
     ), status
 
 
@@ -723,7 +723,7 @@ def edit_paragraph(slug: str, number: int, key: str):
         paragraph=paragraph,
         form=form,
         conflict=conflict,
-        hint=ALLOWED_HTML_HINT,
+        hint=str(ALLOWED_HTML_HINT),  # a lazy string counts as markup: escape it
         split=False,
     ), status
 
@@ -766,7 +766,7 @@ def split_paragraph(slug: str, number: int, key: str):
         paragraph=paragraph,
         form=form,
         conflict=None,
-        hint=ALLOWED_HTML_HINT,
+        hint=str(ALLOWED_HTML_HINT),  # a lazy string counts as markup: escape it
         split=True,
     ), status
 
