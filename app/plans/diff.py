@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from dataclasses import dataclass, field
+from html import escape
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -209,7 +210,10 @@ def _change(group, old_order, new_order, section_map) -> Change | None:
         kind = ChangeKind.CHANGED
     before = PARAGRAPH_BREAK.join(p.text for p in old)
     after = PARAGRAPH_BREAK.join(p.text for p in new)
-    html, text_changed = word_diff(before, after)
+    if before == after:  # most paragraphs: no need to run the matcher
+        html, text_changed = escape(after, quote=False), False
+    else:
+        html, text_changed = word_diff(before, after)
     return Change(
         change_id,
         kind,

@@ -184,9 +184,8 @@ def _walk_html(root, builder: Builder) -> None:
 _HEADING_STYLE = re.compile(r"^(?:heading|titolo|título|titre|überschrift)\s*(\d)$", re.IGNORECASE)
 
 
-def _docx_heading_level(paragraph) -> int | None:
-    style = paragraph.style
-    for name in (getattr(style, "name", None), getattr(style, "style_id", None)):
+def _docx_heading_level(paragraph, style_name: str) -> int | None:
+    for name in (style_name, paragraph._p.style):
         if name:
             match = _HEADING_STYLE.match(name.strip())
             if match:
@@ -218,11 +217,10 @@ def _docx_runs_html(paragraph) -> str:
     return "".join(out)
 
 
-def _docx_is_list(paragraph) -> bool:
+def _docx_is_list(paragraph, style_name: str) -> bool:
     if paragraph._p.xpath("./w:pPr/w:numPr"):
         return True
-    name = (getattr(paragraph.style, "name", "") or "").lower()
-    return name.startswith("list")
+    return style_name.lower().startswith("list")
 
 
 def _docx_table_html(table) -> str:
@@ -241,15 +239,18 @@ def parse_docx(data: bytes) -> list[dict]:
         document = docx.Document(io.BytesIO(data))
     except Exception:  # noqa: BLE001 - python-docx raises many kinds on damaged files
         raise ImportError_(_l("The file is damaged and cannot be read.")) from None
+    # Style names by id, read once: python-docx's paragraph.style searches every time.
+    names = {style.style_id: style.name or "" for style in document.styles}
     builder = Builder()
     for block in document.iter_inner_content():
         if isinstance(block, Table):
             builder.paragraph(_docx_table_html(block))
             continue
-        level = _docx_heading_level(block)
+        style_name = names.get(block._p.style, "")
+        level = _docx_heading_level(block, style_name)
         if level is not None:
             builder.heading(level, block.text)
-        elif _docx_is_list(block):
+        elif _docx_is_list(block, style_name):
             builder.paragraph(f"<ul><li>{_docx_runs_html(block)}</li></ul>")
         else:
             builder.paragraph(_docx_runs_html(block))

@@ -221,6 +221,16 @@ def _set_kinds(rows: Iterable[ParagraphLineage]) -> None:
             row.kind = kind
 
 
+def _carry_key(predecessor, used: set[str], taken: set[str]) -> str:
+    """The predecessor's key, so that permalinks survive; a new one if it is already used in
+    this version (the second half of a split)."""
+    key = predecessor.key if predecessor is not None else None
+    if key is None or key in used:
+        key = new_key(taken)
+    used.add(key)
+    return key
+
+
 def build_version(
     session: Session,
     plan: Plan,
@@ -256,14 +266,10 @@ def build_version(
         while stack and stack[-1][0] >= spec.level:
             stack.pop()
         parent = stack[-1][1] if stack else None
-        key = spec.predecessor.key if spec.predecessor is not None else None
-        if key is None or key in used_section_keys:
-            key = new_key(section_keys)
-        used_section_keys.add(key)
         section = Section(
             version_id=version.id,
             parent=parent,
-            key=key,
+            key=_carry_key(spec.predecessor, used_section_keys, section_keys),
             position=counts[id(parent)],
             number=spec.number.strip()[:20],
             title=spec.title.strip()[:500],
@@ -274,14 +280,11 @@ def build_version(
         session.add(section)
         stack.append((spec.level, section))
         for position, item in enumerate(spec.paragraphs):
-            key = item.predecessors[0].key if item.predecessors else None
-            if key is None or key in used_paragraph_keys:
-                key = new_key(paragraph_keys)
-            used_paragraph_keys.add(key)
+            first = item.predecessors[0] if item.predecessors else None
             paragraph = Paragraph(
                 version_id=version.id,
                 section=section,
-                key=key,
+                key=_carry_key(first, used_paragraph_keys, paragraph_keys),
                 position=position,
                 html=item.html,
                 text=item.text,

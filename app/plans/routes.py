@@ -110,6 +110,7 @@ def _version(slug: str, number: int) -> PlanVersion:
 
 
 def _editable_version(slug: str, number: int) -> PlanVersion:
+    """The version if the user may edit it; a frozen one sends the editor back to reading it."""
     version = _version(slug, number)
     if not can_edit_version(current_user, version):
         if can_manage_plans(current_user):
@@ -120,27 +121,24 @@ def _editable_version(slug: str, number: int) -> PlanVersion:
                 ),
                 "danger",
             )
-            return None
+            abort(redirect(url_for("plans.read_version", slug=slug, number=number)))
         abort(403)
     return version
 
 
-def _section(version: PlanVersion, key: str) -> Section:
-    section = db.session.scalar(
-        select(Section).where(Section.version_id == version.id, Section.key == key)
-    )
-    if section is None:
+def _by_key(model, version: PlanVersion, key: str):
+    found = db.session.scalar(select(model).where(model.version_id == version.id, model.key == key))
+    if found is None:
         abort(404)
-    return section
+    return found
+
+
+def _section(version: PlanVersion, key: str) -> Section:
+    return _by_key(Section, version, key)
 
 
 def _paragraph(version: PlanVersion, key: str) -> Paragraph:
-    paragraph = db.session.scalar(
-        select(Paragraph).where(Paragraph.version_id == version.id, Paragraph.key == key)
-    )
-    if paragraph is None:
-        abort(404)
-    return paragraph
+    return _by_key(Paragraph, version, key)
 
 
 def _form_error(form, error: PlanError) -> None:
@@ -519,8 +517,6 @@ def import_preview(slug: str, import_id: int):
 @require(can_manage_plans)
 def edit_version(slug: str, number: int):
     version = _editable_version(slug, number)
-    if version is None:
-        return redirect(url_for("plans.read_version", slug=slug, number=number))
     tree = load_tree(db.session, version)
     return render_template(
         "plans/edit_version.html",
@@ -535,8 +531,6 @@ def edit_version(slug: str, number: int):
 @require(can_manage_plans)
 def add_section(slug: str, number: int):
     version = _editable_version(slug, number)
-    if version is None:
-        return redirect(url_for("plans.read_version", slug=slug, number=number))
     form = NewSectionForm()
     if not form.validate_on_submit():
         flash(_("A section needs a title."), "danger")
@@ -565,8 +559,6 @@ def add_section(slug: str, number: int):
 @require(can_manage_plans)
 def edit_section(slug: str, number: int, key: str):
     version = _editable_version(slug, number)
-    if version is None:
-        return redirect(url_for("plans.read_version", slug=slug, number=number))
     section = _section(version, key)
     form = SectionForm(obj=section)
     if request.method == "GET":
@@ -628,8 +620,6 @@ def _move_form(tree, node) -> MoveToSectionForm:
 @require(can_manage_plans)
 def section_action(slug: str, number: int, key: str):
     version = _editable_version(slug, number)
-    if version is None:
-        return redirect(url_for("plans.read_version", slug=slug, number=number))
     section = _section(version, key)
     action = request.form.get("action", "")
     try:
@@ -656,8 +646,6 @@ def section_action(slug: str, number: int, key: str):
 @require(can_manage_plans)
 def add_paragraph(slug: str, number: int, key: str):
     version = _editable_version(slug, number)
-    if version is None:
-        return redirect(url_for("plans.read_version", slug=slug, number=number))
     section = _section(version, key)
     form = NewParagraphForm()
     if not form.validate_on_submit():
@@ -683,8 +671,6 @@ def add_paragraph(slug: str, number: int, key: str):
 @require(can_manage_plans)
 def edit_paragraph(slug: str, number: int, key: str):
     version = _editable_version(slug, number)
-    if version is None:
-        return redirect(url_for("plans.read_version", slug=slug, number=number))
     paragraph = _paragraph(version, key)
     form = ParagraphForm(obj=paragraph)
     if request.method == "GET":
@@ -716,24 +702,13 @@ def edit_paragraph(slug: str, number: int, key: str):
             return _to_section_editor(version, paragraph.section, f"p-{paragraph.key}")
     elif request.method == "POST":
         status = 400
-    return render_template(
-        "plans/edit_paragraph.html",
-        version=version,
-        plan=version.plan,
-        paragraph=paragraph,
-        form=form,
-        conflict=conflict,
-        hint=str(ALLOWED_HTML_HINT),  # a lazy string counts as markup: escape it
-        split=False,
-    ), status
+    return _paragraph_page(version, paragraph, form, status, conflict=conflict)
 
 
 @bp.route("/<slug>/v<int:number>/edit/p/<key>/split", methods=["GET", "POST"])
 @require(can_manage_plans)
 def split_paragraph(slug: str, number: int, key: str):
     version = _editable_version(slug, number)
-    if version is None:
-        return redirect(url_for("plans.read_version", slug=slug, number=number))
     paragraph = _paragraph(version, key)
     form = SplitForm(obj=paragraph)
     if request.method == "GET":
@@ -759,15 +734,19 @@ def split_paragraph(slug: str, number: int, key: str):
             return _to_section_editor(version, paragraph.section, f"p-{paragraph.key}")
     elif request.method == "POST":
         status = 400
+    return _paragraph_page(version, paragraph, form, status, split=True)
+
+
+def _paragraph_page(version, paragraph, form, status, *, conflict=None, split=False):
     return render_template(
         "plans/edit_paragraph.html",
         version=version,
         plan=version.plan,
         paragraph=paragraph,
         form=form,
-        conflict=None,
+        conflict=conflict,
         hint=str(ALLOWED_HTML_HINT),  # a lazy string counts as markup: escape it
-        split=True,
+        split=split,
     ), status
 
 
@@ -775,8 +754,6 @@ def split_paragraph(slug: str, number: int, key: str):
 @require(can_manage_plans)
 def paragraph_action(slug: str, number: int, key: str):
     version = _editable_version(slug, number)
-    if version is None:
-        return redirect(url_for("plans.read_version", slug=slug, number=number))
     paragraph = _paragraph(version, key)
     section = paragraph.section
     action = request.form.get("action", "")
