@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts import operations as accounts
 from app.accounts.models import Role, User
+from app.plans.demo import load_demo_plan
 from app.stakeholders.models import Organisation, OrganisationKind
 
 
@@ -69,4 +70,5 @@ def load_demo(session: Session) -> list[str]:
             send_welcome=False,
         )
         created.append(f"user {login.email}")
+    created.extend(load_demo_plan(session))
     return created
