@@ -62,6 +62,8 @@ class Config:
 
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 25 * 1024 * 1024)
+    #: Largest plan text (DOCX, ODT, Markdown) that can be imported.
+    PLAN_IMPORT_MAX_BYTES = _int("PLAN_IMPORT_MAX_BYTES", 10 * 1024 * 1024)
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -71,6 +71,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.api.routes import bp as api_bp
     from app.core.routes import bp as core_bp
     from app.notifications.routes import bp as outbox_bp
+    from app.plans.routes import bp as plans_bp
     from app.stakeholders.routes import bp as stakeholders_bp
 
     app.register_blueprint(core_bp)
@@ -80,6 +81,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(api_tokens_bp)
     app.register_blueprint(stakeholders_bp)
+    app.register_blueprint(plans_bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -4,6 +4,14 @@ from app.accounts.models import LoginFailure, PasswordToken, Role, User, UserRol
 from app.api.models import ApiToken, IdempotencyRecord
 from app.core.audit import AuditEntry
 from app.notifications.models import OutboxMessage, OutboxStatus
+from app.plans.models import (
+    Paragraph,
+    ParagraphLineage,
+    Plan,
+    PlanImport,
+    PlanVersion,
+    Section,
+)
 from app.stakeholders.models import (
     Group,
     Invitation,
@@ -26,8 +34,14 @@ __all__ = [
     "OrganisationKind",
     "OutboxMessage",
     "OutboxStatus",
+    "Paragraph",
+    "ParagraphLineage",
     "PasswordToken",
+    "Plan",
+    "PlanImport",
+    "PlanVersion",
     "Role",
+    "Section",
     "User",
     "UserRole",
     "Zone",

@@ -26,6 +26,7 @@ pytest_plugins = [
     "tests.fixtures.mail",
     "tests.fixtures.browser",
     "tests.fixtures.stakeholders",
+    "tests.fixtures.plans",
 ]
 
 

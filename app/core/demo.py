@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.accounts import operations as accounts
 from app.accounts.models import Role, User
 from app.core.db import utcnow
+from app.plans.demo import load_demo_plan
 from app.stakeholders import imports
 from app.stakeholders import operations as registry
 from app.stakeholders.models import Group, Invitation, Organisation, OrganisationKind, Zone
@@ -206,4 +207,5 @@ def load_demo(session: Session) -> list[str]:
             )
         )
         created.append(f"invitation {email}")
+    created.extend(load_demo_plan(session))
     return created

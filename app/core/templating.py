@@ -61,6 +61,7 @@ def add_nav_item(endpoint: str, label, visible: Callable = lambda user: True, pr
 
 
 add_nav_item("core.home", _l("Home"), prefix="core.home")
+add_nav_item("plans.index", _l("Plans"))
 add_nav_item("admin_users.list_users", _l("Users"), is_admin)
 add_nav_item("admin_outbox.list_messages", _l("E-mail outbox"), is_admin)
 add_nav_item("admin_api_tokens.tokens", _l("API tokens"), is_admin)

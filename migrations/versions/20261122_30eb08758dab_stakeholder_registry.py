@@ -1,7 +1,7 @@
 """stakeholder registry
 
 Revision ID: 30eb08758dab
-Revises: d2e026e9fc53
+Revises: bda9f11177ca
 Create Date: 2026-11-22 04:31:57.328479
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '30eb08758dab'
-down_revision = 'd2e026e9fc53'
+down_revision = 'bda9f11177ca'
 branch_labels = None
 depends_on = None
 

@@ -2,15 +2,13 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fixtures.browser import log_in
+
 pytestmark = pytest.mark.browser
 
 
 def test_a_demo_user_logs_in_and_out(page, demo_data):
-    page.goto("/login")
-    page.get_by_label("Indirizzo e-mail").fill("referente@comune-rho.example")
-    page.get_by_label("Password").fill("demo-referente-2026")
-    page.get_by_role("button", name="Accedi").click()
-    page.wait_for_url("**/")
+    log_in(page, "referente@comune-rho.example", "demo-referente-2026")
     account = page.get_by_role("button", name="Roberto Referente")
     assert account.is_visible()
 

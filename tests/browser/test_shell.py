@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fixtures.axe import assert_accessible
+from tests.fixtures.browser import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -88,11 +89,7 @@ def test_navigation_collapses_on_small_screens(browser, live_server):
 
 
 def test_logged_in_admin_pages_are_accessible(page, demo_data):
-    page.goto("/login")
-    page.get_by_label("Indirizzo e-mail").fill("admin@traccia.example")
-    page.get_by_label("Password").fill("demo-admin-2026")
-    page.get_by_role("button", name="Accedi").click()
-    page.wait_for_url("**/")
+    log_in(page, "admin@traccia.example", "demo-admin-2026")
     for path in [
         "/",
         "/account/password",
@@ -110,11 +107,7 @@ def test_logged_in_admin_pages_are_accessible(page, demo_data):
 
 
 def test_a_refused_page_explains_itself_accessibly(page, demo_data):
-    page.goto("/login")
-    page.get_by_label("Indirizzo e-mail").fill("referente@comune-rho.example")
-    page.get_by_label("Password").fill("demo-referente-2026")
-    page.get_by_role("button", name="Accedi").click()
-    page.wait_for_url("**/")
+    log_in(page, "referente@comune-rho.example", "demo-referente-2026")
     response = page.goto("/admin/users/")
     assert response.status == 403
     assert page.get_by_role("heading", name="Accesso negato").is_visible()

@@ -12,7 +12,7 @@ REGISTRY_REVISION = "30eb08758dab"
 
 
 def test_existing_organisations_and_users_survive(migration_app):  # noqa: F811
-    flask_migrate.upgrade(revision="d2e026e9fc53")
+    flask_migrate.upgrade(revision="bda9f11177ca")
     with db.engine.begin() as connection:
         connection.execute(
             text(
@@ -39,6 +39,6 @@ def test_existing_organisations_and_users_survive(migration_app):  # noqa: F811
         (3, "Politecnico di Milano"),
     ]
     assert user.organisation_id == 2 and not user.primary_referent
-    flask_migrate.downgrade(revision="d2e026e9fc53")
+    flask_migrate.downgrade(revision="bda9f11177ca")
     with db.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM organisations")).scalar() == 3
