@@ -80,6 +80,8 @@ class Config:
     LOGIN_THROTTLE_MAX_FAILURES = _int("LOGIN_THROTTLE_MAX_FAILURES", 5)
     LOGIN_THROTTLE_WINDOW = _int("LOGIN_THROTTLE_WINDOW_SECONDS", 15 * 60)
     PASSWORD_RESET_TTL = _int("PASSWORD_RESET_TTL_SECONDS", 3600)
+    #: Validity of a referent's invitation link.
+    INVITATION_TTL = _int("INVITATION_TTL_SECONDS", 14 * 24 * 3600)
     PASSWORD_RESET_MAX_PER_HOUR = _int("PASSWORD_RESET_MAX_PER_HOUR", 3)
     #: Reverse proxies in front of Traccia whose X-Forwarded-For/-Proto headers are trusted.
     PROXY_COUNT = _int("TRACCIA_PROXY_COUNT", 0)

@@ -72,6 +72,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.core.routes import bp as core_bp
     from app.notifications.routes import bp as outbox_bp
     from app.plans.routes import bp as plans_bp
+    from app.stakeholders.routes import bp as stakeholders_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(outbox_bp)
@@ -79,6 +80,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(api_tokens_bp)
+    app.register_blueprint(stakeholders_bp)
     app.register_blueprint(plans_bp)
 
 
@@ -87,8 +89,10 @@ def _register_cli(app: Flask) -> None:
     from app.core.cli import demo_cli
     from app.core.i18n_cli import i18n_cli
     from app.notifications.cli import outbox_cli
+    from app.stakeholders.cli import orgs_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(i18n_cli)
+    app.cli.add_command(orgs_cli)

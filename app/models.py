@@ -12,12 +12,23 @@ from app.plans.models import (
     PlanVersion,
     Section,
 )
-from app.stakeholders.models import Organisation, OrganisationKind
+from app.stakeholders.models import (
+    Group,
+    Invitation,
+    InvitationState,
+    Organisation,
+    OrganisationKind,
+    Zone,
+    group_memberships,
+)
 
 __all__ = [
     "ApiToken",
     "AuditEntry",
+    "Group",
     "IdempotencyRecord",
+    "Invitation",
+    "InvitationState",
     "LoginFailure",
     "Organisation",
     "OrganisationKind",
@@ -33,4 +44,6 @@ __all__ = [
     "Section",
     "User",
     "UserRole",
+    "Zone",
+    "group_memberships",
 ]
