@@ -188,11 +188,23 @@ def word_diff(old: str, new: str, budget: DiffBudget | None = None) -> tuple[str
     return "".join(out), changed
 
 
+#: Two texts whose word counts multiply to more than this are compared by the words they share,
+#: not by their order (the matcher's cost grows with the product of the lengths).
+MAX_SIMILARITY_PAIRS = 250_000
+
+
 def similarity(a: str, b: str) -> float:
     """How alike two texts are, 0 to 1, word by word."""
+    return word_similarity(a.split(), b.split())
+
+
+def word_similarity(a: list[str], b: list[str]) -> float:
+    """How alike two lists of words are, 0 to 1."""
     if not a and not b:
         return 1.0
-    matcher = difflib.SequenceMatcher(None, a.split(), b.split(), autojunk=False)
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     if matcher.real_quick_ratio() < 0.4 or matcher.quick_ratio() < 0.4:
         return 0.0
+    if len(a) * len(b) > MAX_SIMILARITY_PAIRS:
+        return matcher.quick_ratio()
     return matcher.ratio()
