@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.core.audit import record
@@ -196,29 +195,26 @@ def _taken_keys(session: Session, plan: Plan, column) -> set[str]:
     )
 
 
-def lineage_kind(
-    row: ParagraphLineage, successors_of: Counter, predecessors_of: Counter
-) -> LineageKind:
-    pred, succ = row.predecessor, row.successor
-    if pred is None:
-        return LineageKind.ADDED
-    if succ is None:
-        return LineageKind.REMOVED
-    if predecessors_of[succ.id] > 1:
-        return LineageKind.MERGED
-    if successors_of[pred.id] > 1:
-        return LineageKind.SPLIT
-    return LineageKind.CARRIED if pred.html == succ.html else LineageKind.EDITED
-
-
-def _set_kinds(rows: Iterable[ParagraphLineage]) -> None:
-    rows = list(rows)
-    successors_of = Counter(r.predecessor.id for r in rows if r.predecessor and r.successor)
-    predecessors_of = Counter(r.successor.id for r in rows if r.predecessor and r.successor)
-    for row in rows:
-        kind = lineage_kind(row, successors_of, predecessors_of)
-        if row.kind != kind:
-            row.kind = kind
+def lineage_kinds(links: list[tuple[int | None, int | None, bool]]) -> list[LineageKind]:
+    """The kind of each of a version's lineage rows, given as (predecessor id, successor id,
+    same HTML): a row's kind depends on how many rows share its ends, so it is derived from all
+    the rows of the version at once."""
+    joined = [(pred, succ) for pred, succ, _same in links if pred is not None and succ is not None]
+    successors_of = Counter(pred for pred, _succ in joined)
+    predecessors_of = Counter(succ for _pred, succ in joined)
+    kinds = []
+    for pred, succ, same in links:
+        if pred is None:
+            kinds.append(LineageKind.ADDED)
+        elif succ is None:
+            kinds.append(LineageKind.REMOVED)
+        elif predecessors_of[succ] > 1:
+            kinds.append(LineageKind.MERGED)
+        elif successors_of[pred] > 1:
+            kinds.append(LineageKind.SPLIT)
+        else:
+            kinds.append(LineageKind.CARRIED if same else LineageKind.EDITED)
+    return kinds
 
 
 def _carry_key(predecessor, used: set[str], taken: set[str]) -> str:
@@ -300,6 +296,7 @@ def build_version(
                 )
                 for source in sources
             )
+    session.flush()  # the new paragraphs get their ids, which the kinds are counted by
     if predecessor is not None:
         continued = {row.predecessor.id for row in lineage if row.predecessor is not None}
         lineage.extend(
@@ -309,7 +306,18 @@ def build_version(
             for _node, old in load_tree(session, predecessor).paragraphs()
             if old.id not in continued
         )
-    _set_kinds(lineage)
+    links = [
+        (
+            row.predecessor.id if row.predecessor is not None else None,
+            row.successor.id if row.successor is not None else None,
+            row.predecessor is not None
+            and row.successor is not None
+            and row.predecessor.html == row.successor.html,
+        )
+        for row in lineage
+    ]
+    for row, kind in zip(lineage, lineage_kinds(links), strict=True):
+        row.kind = kind
     session.add_all(lineage)
     session.flush()
     record(
@@ -540,11 +548,33 @@ def _rows_touching(session: Session, version: PlanVersion, paragraph_ids: set[in
     ).all()
 
 
-def _refresh_kinds(session: Session, version: PlanVersion, paragraph_ids: set[int]) -> None:
+def _refresh_kinds(session: Session, version: PlanVersion) -> None:
+    """Give every lineage row of the version the kind its links now call for.
+
+    After a split or a merge, a row's kind can change far from the paragraph edited (it depends
+    on how many rows share each of its ends), so all the version's rows are counted: one query
+    for their links, and one more to load the rows whose kind changes, if any."""
     session.flush()
-    rows = _rows_touching(session, version, paragraph_ids)
-    successors = {row.successor_id for row in rows if row.successor_id is not None}
-    _set_kinds(_rows_touching(session, version, successors | paragraph_ids))
+    old, new = aliased(Paragraph), aliased(Paragraph)
+    rows = session.execute(
+        select(
+            ParagraphLineage.id,
+            ParagraphLineage.predecessor_id,
+            ParagraphLineage.successor_id,
+            ParagraphLineage.kind,
+            old.html == new.html,
+        )
+        .outerjoin(old, old.id == ParagraphLineage.predecessor_id)
+        .outerjoin(new, new.id == ParagraphLineage.successor_id)
+        .where(ParagraphLineage.version_id == version.id)
+    ).all()
+    kinds = lineage_kinds([(pred, succ, bool(same)) for _id, pred, succ, _kind, same in rows])
+    changed = {row[0]: kind for row, kind in zip(rows, kinds, strict=True) if row[3] != kind}
+    if changed:
+        for row in session.scalars(
+            select(ParagraphLineage).where(ParagraphLineage.id.in_(changed))
+        ):
+            row.kind = changed[row.id]
 
 
 def _siblings(session: Session, section: Section) -> list[Paragraph]:
@@ -575,7 +605,7 @@ def update_paragraph(
     paragraph.html, paragraph.text = cleaned, text
     paragraph.lock_version += 1
     _flush_guarded(session)
-    _refresh_kinds(session, version, {paragraph.id})
+    _refresh_kinds(session, version)
     record(session, "plan.paragraph_edited", actor=actor, obj=paragraph, key=paragraph.key)
     session.flush()
 
@@ -613,13 +643,12 @@ def add_paragraph(
     return paragraph
 
 
-def _detach(session: Session, paragraph: Paragraph) -> set[int]:
+def _detach(session: Session, paragraph: Paragraph) -> None:
     """Remove a paragraph's incoming lineage; a predecessor left with no successor is recorded
-    as removed. Returns the ids of paragraphs whose lineage kinds may have changed."""
+    as removed."""
     version = paragraph.section.version
     rows = _rows_touching(session, version, {paragraph.id})
     own = [row for row in rows if row.successor_id == paragraph.id]
-    touched = {row.successor_id for row in rows if row.successor_id not in (None, paragraph.id)}
     for row in own:
         others = [
             r
@@ -631,20 +660,19 @@ def _detach(session: Session, paragraph: Paragraph) -> set[int]:
             row.kind = LineageKind.REMOVED
         else:
             session.delete(row)
-    return touched
 
 
 def delete_paragraph(session: Session, paragraph: Paragraph, *, actor=None) -> None:
     section = paragraph.section
     _ensure_draft(section.version)
-    touched = _detach(session, paragraph)
+    _detach(session, paragraph)
     session.flush()
     siblings = [p for p in _siblings(session, section) if p.id != paragraph.id]
     record(session, "plan.paragraph_deleted", actor=actor, obj=paragraph, key=paragraph.key)
     session.delete(paragraph)
     session.flush()
     _renumber(siblings)
-    _refresh_kinds(session, section.version, touched)
+    _refresh_kinds(session, section.version)
     session.flush()
 
 
@@ -663,10 +691,11 @@ def move_paragraph(
     if to_section is not None and to_section.id != section.id:
         if to_section.version_id != section.version_id:
             raise PlanError(_l("A paragraph can only move within its version."))
+        position = len(_siblings(session, to_section))  # before the paragraph is among them
         siblings.remove(paragraph)
         _renumber(siblings)
         paragraph.section = to_section
-        paragraph.position = len(_siblings(session, to_section))
+        paragraph.position = position
     else:
         index = siblings.index(paragraph)
         target = index + offset
@@ -729,7 +758,7 @@ def split_paragraph(
             )
     _renumber(siblings)
     _flush_guarded(session)
-    _refresh_kinds(session, version, {paragraph.id, *(p.id for p in created)})
+    _refresh_kinds(session, version)
     record(
         session,
         "plan.paragraph_split",
@@ -778,7 +807,7 @@ def merge_with_next(session: Session, paragraph: Paragraph, *, actor=None) -> Pa
     session.delete(following)
     session.flush()
     _renumber([p for p in siblings if p.id != following.id])
-    _refresh_kinds(session, version, {paragraph.id})
+    _refresh_kinds(session, version)
     session.flush()
     return paragraph
 
