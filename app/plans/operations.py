@@ -3,6 +3,7 @@ entry; they flush but never commit (the caller's request or command commits once
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 from app.core.audit import record
 from app.core.db import utcnow
@@ -59,7 +60,16 @@ def _ensure_draft(version: PlanVersion) -> None:
 
 
 def _check_lock(obj: Section | Paragraph, seen: int | None) -> None:
-    if seen is not None and seen != obj.lock_version:
+    """``seen`` is the lock_version the editor's page showed; None (a form without it, or a
+    garbled one) cannot prove the editor saw the current text, so it is a conflict too."""
+    if seen is None:
+        raise ConflictError(
+            _l(
+                "We cannot tell which saved version of this text you started from (the page may "
+                "be out of date), so nothing was saved. Check the current text and try again."
+            )
+        )
+    if seen != obj.lock_version:
         raise ConflictError(
             _l(
                 "Someone else saved this text while you were editing it. Your text was not "
@@ -68,13 +78,21 @@ def _check_lock(obj: Section | Paragraph, seen: int | None) -> None:
         )
 
 
-def _flush_guarded(session: Session) -> None:
-    try:
-        session.flush()
-    except StaleDataError:
-        raise ConflictError(
-            _l("Someone else saved this text at the same moment. Your text was not saved.")
-        ) from None
+def _conflicts_refused(operation):
+    """Turn a write that meets a newer save (a lock version changed, or a row deleted, by
+    another request), at any flush of the operation including autoflushes, into a
+    :class:`ConflictError`."""
+
+    @functools.wraps(operation)
+    def guarded(*args, **kwargs):
+        try:
+            return operation(*args, **kwargs)
+        except (StaleDataError, ObjectDeletedError):
+            raise ConflictError(
+                _l("Someone else changed this text at the same moment. Your change was not saved.")
+            ) from None
+
+    return guarded
 
 
 # Plans -------------------------------------------------------------------------------------
@@ -593,6 +611,7 @@ def _renumber(items: list) -> None:
             item.position = position
 
 
+@_conflicts_refused
 def update_paragraph(
     session: Session, paragraph: Paragraph, *, html: str, seen_lock: int | None, actor=None
 ) -> None:
@@ -604,7 +623,7 @@ def update_paragraph(
         return
     paragraph.html, paragraph.text = cleaned, text
     paragraph.lock_version += 1
-    _flush_guarded(session)
+    session.flush()
     _refresh_kinds(session, version)
     record(session, "plan.paragraph_edited", actor=actor, obj=paragraph, key=paragraph.key)
     session.flush()
@@ -617,6 +636,7 @@ def _new_paragraph(session: Session, section: Section, html: str, text: str) -> 
     )
 
 
+@_conflicts_refused
 def add_paragraph(
     session: Session, section: Section, *, html: str, after: Paragraph | None, actor=None
 ) -> Paragraph:
@@ -662,6 +682,7 @@ def _detach(session: Session, paragraph: Paragraph) -> None:
             session.delete(row)
 
 
+@_conflicts_refused
 def delete_paragraph(session: Session, paragraph: Paragraph, *, actor=None) -> None:
     section = paragraph.section
     _ensure_draft(section.version)
@@ -676,6 +697,7 @@ def delete_paragraph(session: Session, paragraph: Paragraph, *, actor=None) -> N
     session.flush()
 
 
+@_conflicts_refused
 def move_paragraph(
     session: Session,
     paragraph: Paragraph,
@@ -717,6 +739,7 @@ def move_paragraph(
 SPLIT_MARK = re.compile(r"^\s*-{3,}\s*$", re.MULTILINE)
 
 
+@_conflicts_refused
 def split_paragraph(
     session: Session, paragraph: Paragraph, *, parts: list[str], seen_lock: int | None, actor=None
 ) -> list[Paragraph]:
@@ -757,7 +780,7 @@ def split_paragraph(
                 )
             )
     _renumber(siblings)
-    _flush_guarded(session)
+    session.flush()
     _refresh_kinds(session, version)
     record(
         session,
@@ -771,8 +794,20 @@ def split_paragraph(
     return [paragraph, *created]
 
 
-def merge_with_next(session: Session, paragraph: Paragraph, *, actor=None) -> Paragraph:
-    """Join a paragraph and the one after it; the merged one continues both lineages."""
+@_conflicts_refused
+def merge_with_next(
+    session: Session,
+    paragraph: Paragraph,
+    *,
+    seen_lock: int | None,
+    next_key: str | None,
+    next_lock: int | None,
+    actor=None,
+) -> Paragraph:
+    """Join a paragraph and the one after it; the merged one continues both lineages.
+
+    The editor saw ``paragraph`` at ``seen_lock`` followed by ``next_key`` at ``next_lock``:
+    if either changed, or another paragraph now follows, nothing is merged."""
     section = paragraph.section
     version = section.version
     _ensure_draft(version)
@@ -781,6 +816,15 @@ def merge_with_next(session: Session, paragraph: Paragraph, *, actor=None) -> Pa
     if index + 1 >= len(siblings):
         raise PlanError(_l("This is the last paragraph of its section: there is none to merge."))
     following = siblings[index + 1]
+    _check_lock(paragraph, seen_lock)
+    if next_key is not None and following.key != next_key:
+        raise ConflictError(
+            _l(
+                "The paragraphs of this section changed since you opened the page: nothing was "
+                "merged. Check them and try again."
+            )
+        )
+    _check_lock(following, next_lock if next_key is not None else None)
     rows = _rows_touching(session, version, {paragraph.id, following.id})
     own_sources = {r.predecessor_id for r in rows if r.successor_id == paragraph.id}
     their_sources = {r.predecessor_id for r in rows if r.successor_id == following.id}
@@ -815,6 +859,7 @@ def merge_with_next(session: Session, paragraph: Paragraph, *, actor=None) -> Pa
 # Sections ----------------------------------------------------------------------------------
 
 
+@_conflicts_refused
 def update_section(
     session: Session,
     section: Section,
@@ -838,7 +883,7 @@ def update_section(
     if not changes:
         return
     section.lock_version += 1
-    _flush_guarded(session)
+    session.flush()
     record(
         session,
         "plan.section_updated",
@@ -857,6 +902,7 @@ def _child_sections(session: Session, version: PlanVersion, parent: Section | No
     return list(session.scalars(query.order_by(Section.position, Section.id)))
 
 
+@_conflicts_refused
 def add_section(
     session: Session,
     version: PlanVersion,
@@ -888,6 +934,7 @@ def add_section(
     return section
 
 
+@_conflicts_refused
 def move_section(session: Session, section: Section, *, offset: int, actor=None) -> None:
     _ensure_draft(section.version)
     siblings = _child_sections(session, section.version, section.parent)
@@ -901,6 +948,7 @@ def move_section(session: Session, section: Section, *, offset: int, actor=None)
     record(session, "plan.section_moved", actor=actor, obj=section, key=section.key)
 
 
+@_conflicts_refused
 def delete_section(session: Session, section: Section, *, actor=None) -> None:
     version = section.version
     _ensure_draft(version)

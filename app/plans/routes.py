@@ -156,6 +156,27 @@ def _lock(value) -> int | None:
         return None
 
 
+def _submitted(form) -> bool:
+    """``validate_on_submit``, except that a missing or garbled ``lock_version`` is no form
+    error: it goes to the operation as None, which refuses it as a conflict (nothing tells
+    which saved text the editor started from) and shows the current text."""
+    if not form.is_submitted():
+        return False
+    if form.validate():
+        return True
+    if set(form.errors) == {"lock_version"}:
+        form.lock_version.errors = []
+        form.lock_version.data = None
+        return True
+    return False
+
+
+def _gone(version: PlanVersion):
+    """What was being edited was deleted by someone else meanwhile."""
+    flash(_("Someone else deleted this text meanwhile: your change was not saved."), "danger")
+    return _to_version(version)
+
+
 def _to_version(version: PlanVersion, anchor: str | None = None):
     return redirect(
         url_for("plans.edit_version", slug=version.plan.slug, number=version.number)
@@ -565,7 +586,7 @@ def edit_section(slug: str, number: int, key: str):
         form.policy_area.data = section.policy_area.value if section.policy_area else ""
         form.lock_version.data = section.lock_version
     status = 200
-    if form.validate_on_submit():
+    if _submitted(form):
         try:
             operations.update_section(
                 db.session,
@@ -573,14 +594,17 @@ def edit_section(slug: str, number: int, key: str):
                 number=form.number.data or "",
                 title=form.title.data,
                 policy_area=PolicyArea(form.policy_area.data) if form.policy_area.data else None,
-                seen_lock=_lock(form.lock_version.data),
+                seen_lock=form.lock_version.data,
                 actor=current_user,
             )
         except PlanError as error:
             db.session.rollback()
+            section = db.session.get(Section, section.id)
+            if section is None:
+                return _gone(version)
             _form_error(form, error)
             status = 409 if isinstance(error, operations.ConflictError) else 422
-            form.lock_version.data = section.lock_version
+            form.lock_version.data = section.lock_version  # saving again overwrites, knowingly
         else:
             db.session.commit()
             flash(_("Section saved."), "success")
@@ -677,18 +701,20 @@ def edit_paragraph(slug: str, number: int, key: str):
         form.lock_version.data = paragraph.lock_version
     conflict = None
     status = 200
-    if form.validate_on_submit():
+    if _submitted(form):
         try:
             operations.update_paragraph(
                 db.session,
                 paragraph,
                 html=form.html.data,
-                seen_lock=_lock(form.lock_version.data),
+                seen_lock=form.lock_version.data,
                 actor=current_user,
             )
         except operations.ConflictError as error:
             db.session.rollback()
-            conflict = db.session.get(Paragraph, paragraph.id)
+            conflict = paragraph = db.session.get(Paragraph, paragraph.id)
+            if conflict is None:
+                return _gone(version)
             flash(str(error.message), "danger")
             form.lock_version.data = conflict.lock_version  # saving again overwrites, knowingly
             status = 409
@@ -714,27 +740,36 @@ def split_paragraph(slug: str, number: int, key: str):
     if request.method == "GET":
         form.lock_version.data = paragraph.lock_version
     status = 200
-    if form.validate_on_submit():
+    conflict = None
+    if _submitted(form):
         parts = operations.SPLIT_MARK.split(form.html.data)
         try:
             operations.split_paragraph(
                 db.session,
                 paragraph,
                 parts=parts,
-                seen_lock=_lock(form.lock_version.data),
+                seen_lock=form.lock_version.data,
                 actor=current_user,
             )
+        except operations.ConflictError as error:
+            db.session.rollback()
+            conflict = paragraph = db.session.get(Paragraph, paragraph.id)
+            if conflict is None:
+                return _gone(version)
+            flash(str(error.message), "danger")
+            form.lock_version.data = conflict.lock_version  # splitting again is knowing
+            status = 409
         except PlanError as error:
             db.session.rollback()
             _form_error(form, error)
-            status = 409 if isinstance(error, operations.ConflictError) else 422
+            status = 422
         else:
             db.session.commit()
             flash(_("Paragraph split."), "success")
             return _to_section_editor(version, paragraph.section, f"p-{paragraph.key}")
     elif request.method == "POST":
         status = 400
-    return _paragraph_page(version, paragraph, form, status, split=True)
+    return _paragraph_page(version, paragraph, form, status, conflict=conflict, split=True)
 
 
 def _paragraph_page(version, paragraph, form, status, *, conflict=None, split=False):
@@ -767,7 +802,14 @@ def paragraph_action(slug: str, number: int, key: str):
             target = _section(version, request.form.get("section", ""))
             operations.move_paragraph(db.session, paragraph, to_section=target, actor=current_user)
         elif action == "merge":
-            operations.merge_with_next(db.session, paragraph, actor=current_user)
+            operations.merge_with_next(
+                db.session,
+                paragraph,
+                seen_lock=_lock(request.form.get("lock_version")),
+                next_key=request.form.get("next"),
+                next_lock=_lock(request.form.get("next_lock")),
+                actor=current_user,
+            )
         elif action == "delete":
             operations.delete_paragraph(db.session, paragraph, actor=current_user)
             anchor = None

@@ -12,7 +12,7 @@ from app.plans import operations
 from app.plans.diff import compare
 from app.plans.models import LineageKind, ParagraphLineage, PlanError
 from app.plans.tree import load_tree
-from tests.fixtures.plans import generated_text
+from tests.fixtures.plans import generated_text, merge_as_seen
 
 
 def expected_kind(row, successors_of: Counter, predecessors_of: Counter) -> LineageKind:
@@ -95,7 +95,7 @@ def random_step(db, rnd: random.Random, version, step: int) -> str:
             db.session, paragraph, parts=[paragraph.html, f"Parte {step}."], seen_lock=lock
         )
     elif operation == "merge":
-        operations.merge_with_next(db.session, paragraph)
+        merge_as_seen(db.session, paragraph)
     elif operation == "delete":
         operations.delete_paragraph(db.session, paragraph)
     elif operation == "move":
@@ -129,11 +129,11 @@ def test_kinds_stay_right_after_an_edit_far_from_a_merge(db, make_version, make_
     merged with C. Editing M once stored B's second row as ``split``: it is ``merged``."""
     first = make_version(text=[(1, "1", "Unica", ["Testo A.", "Testo B.", "Testo C."])])
     second = make_successor(first)
-    a, b, c = (p for _n, p in load_tree(db.session, second).paragraphs())
+    a, b, _c = (p for _n, p in load_tree(db.session, second).paragraphs())
     m, a2 = operations.split_paragraph(db.session, a, parts=["M.", "A2."], seen_lock=1)
-    b1, b2 = operations.split_paragraph(db.session, b, parts=["B1.", "B2."], seen_lock=1)
-    operations.merge_with_next(db.session, a2)  # with B1
-    operations.merge_with_next(db.session, b2)  # with C
+    _b1, b2 = operations.split_paragraph(db.session, b, parts=["B1.", "B2."], seen_lock=1)
+    merge_as_seen(db.session, a2)  # with B1
+    merge_as_seen(db.session, b2)  # with C
     db.session.commit()
     operations.update_paragraph(db.session, m, html="M, modificato.", seen_lock=m.lock_version)
     db.session.commit()
