@@ -380,11 +380,11 @@ def _docx_table_html(table, rels) -> str:
     ``colspan`` and ``rowspan`` (python-docx's ``row.cells`` would repeat it per grid column)."""
     rows: list[list[dict]] = []
     above: dict[int, dict] = {}  # grid column -> the cell started there in the row above
-    for row in _docx_rows(table):
+    for row in _docx_children(table, "tr"):
         cells: list[dict] = []
         current: dict[int, dict] = {}
         column = _int(_w_val(row, "trPr/gridBefore"), 0, 0, MAX_COLSPAN)
-        for cell in _docx_cells(row):
+        for cell in _docx_children(row, "tc"):
             span = _int(_w_val(cell, "tcPr/gridSpan"), 1, 1, MAX_COLSPAN)
             merge = _w(cell, "tcPr/vMerge")
             continues = merge is not None and merge.get(f"{_W}val") != "restart"
@@ -409,20 +409,15 @@ def _td(cell: dict) -> str:
     return f"<td{attrs}>{cell['html']}</td>"
 
 
-def _docx_rows(table):
-    for child in table:
-        if child.tag == f"{_W}tr":
+def _docx_children(element, *names: str):
+    """The children with these names in document order, inside content controls and custom XML
+    too (a table's rows, a row's cells, the body's paragraphs and tables)."""
+    tags = {f"{_W}{name}" for name in names}
+    for child in element:
+        if child.tag in tags:
             yield child
         elif child.tag in _DOCX_BLOCK_WRAPPERS:
-            yield from _docx_rows(child)
-
-
-def _docx_cells(row):
-    for child in row:
-        if child.tag == f"{_W}tc":
-            yield child
-        elif child.tag in _DOCX_BLOCK_WRAPPERS:
-            yield from _docx_cells(child)
+            yield from _docx_children(child, *names)
 
 
 def _docx_heading_level(paragraph, names: dict[str, str]) -> int | None:
@@ -437,15 +432,6 @@ def _docx_heading_level(paragraph, names: dict[str, str]) -> int | None:
     return None
 
 
-def _docx_blocks(element):
-    """Paragraphs and tables in document order, inside content controls and custom XML too."""
-    for child in element:
-        if child.tag in (f"{_W}p", f"{_W}tbl"):
-            yield child
-        elif child.tag in _DOCX_BLOCK_WRAPPERS:
-            yield from _docx_blocks(child)
-
-
 def parse_docx(data: bytes) -> list[dict]:
     import docx
 
@@ -457,7 +443,7 @@ def parse_docx(data: bytes) -> list[dict]:
     names = {style.style_id: style.name or "" for style in document.styles}
     rels = document.part.rels
     builder = Builder()
-    for block in _docx_blocks(document.element.body):
+    for block in _docx_children(document.element.body, "p", "tbl"):
         if block.tag == f"{_W}tbl":
             builder.paragraph(_docx_table_html(block, rels))
             continue

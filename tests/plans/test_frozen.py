@@ -39,14 +39,18 @@ def _titles(db, version) -> list[str]:
     return [node.section.title for node in load_tree(db.session, version).walk()]
 
 
+def _commit_refused(db) -> None:
+    with pytest.raises(FrozenVersionError):
+        db.session.commit()
+    db.session.rollback()
+
+
 # Through the models ------------------------------------------------------------------------
 
 
 def test_a_section_added_through_the_version_relationship_is_refused(db, frozen):
     db.session.add(Section(version=frozen, key="zzzzzz", position=9, title="Aggiunta"))
-    with pytest.raises(FrozenVersionError):
-        db.session.commit()
-    db.session.rollback()
+    _commit_refused(db)
     assert "Aggiunta" not in _titles(db, frozen)
 
 
@@ -57,14 +61,9 @@ def test_a_draft_section_cannot_be_moved_into_a_frozen_version(db, draft_and_fro
     db.session.commit()
 
     section.version = frozen
-    with pytest.raises(FrozenVersionError):
-        db.session.commit()
-    db.session.rollback()
-
+    _commit_refused(db)
     section.version_id = frozen.id
-    with pytest.raises(FrozenVersionError):
-        db.session.commit()
-    db.session.rollback()
+    _commit_refused(db)
     assert "Spostata" not in _titles(db, frozen)
 
 

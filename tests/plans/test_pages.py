@@ -267,3 +267,17 @@ def test_queries_per_page_do_not_grow_with_the_plan(db, logged_in, make_version,
     large = _queries_per_page(db, client, make_version, make_successor, 60)
     assert small == large
     assert max(small.values()) <= 12, small
+
+
+def test_a_section_page_reads_the_text_of_its_own_section_only(db, client, make_version):
+    version = make_version(text=generated_text(60), status=VersionStatus.FROZEN)
+    root = load_tree(db.session, version).roots[1].section.key
+    with count_queries() as statements:
+        response = client.get(f"/plans/{version.plan.slug}/v1/s/{root}")
+    assert response.status_code == 200
+    texts = [s for s in statements if "plan_paragraphs.html" in s]
+    assert len(texts) == 1 and "section_id IN" in texts[0]
+    with count_queries() as statements:
+        response = client.get(f"/plans/{version.plan.slug}/v1/p/{version.id}-nokey")
+    assert response.status_code == 404
+    assert not [s for s in statements if "plan_paragraphs.html" in s]
