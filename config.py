@@ -106,6 +106,12 @@ class Config:
     #: How long an Idempotency-Key is remembered.
     API_IDEMPOTENCY_TTL_SECONDS = _int("API_IDEMPOTENCY_TTL_SECONDS", 24 * 3600)
 
+    #: Attachments: the largest file, and how many per observation.
+    ATTACHMENT_MAX_BYTES = _int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+    ATTACHMENTS_MAX_COUNT = _int("ATTACHMENTS_MAX_COUNT", 5)
+    #: The longest observation text (longer ones go in an attachment).
+    OBSERVATION_MAX_CHARS = _int("OBSERVATION_MAX_CHARS", 30_000)
+
     BABEL_DEFAULT_LOCALE = "it"
     BABEL_DEFAULT_TIMEZONE = "Europe/Rome"
     LANGUAGES = ("it", "en")

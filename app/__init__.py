@@ -71,9 +71,13 @@ def _register_blueprints(app: Flask) -> None:
     from app.api.routes import bp as api_bp
     from app.core.routes import bp as core_bp
     from app.notifications.routes import bp as outbox_bp
+    from app.observations.routes import bp as observations_bp
+    from app.rounds.routes import bp as rounds_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(outbox_bp)
+    app.register_blueprint(rounds_bp)
+    app.register_blueprint(observations_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
@@ -85,8 +89,12 @@ def _register_cli(app: Flask) -> None:
     from app.core.cli import demo_cli
     from app.core.i18n_cli import i18n_cli
     from app.notifications.cli import outbox_cli
+    from app.cli import worker_cli
+    from app.rounds.cli import rounds_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(i18n_cli)
+    app.cli.add_command(rounds_cli)
+    app.cli.add_command(worker_cli)

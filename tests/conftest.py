@@ -21,7 +21,12 @@ from app import create_app
 from app.extensions import db as _db
 from config import TestConfig
 
-pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.mail", "tests.fixtures.browser"]
+pytest_plugins = [
+    "tests.fixtures.factories",
+    "tests.fixtures.mail",
+    "tests.fixtures.browser",
+    "tests.fixtures.rounds",
+]
 
 
 def pytest_addoption(parser):
