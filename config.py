@@ -62,6 +62,8 @@ class Config:
 
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 25 * 1024 * 1024)
+    #: Largest plan text (DOCX, ODT, Markdown) that can be imported.
+    PLAN_IMPORT_MAX_BYTES = _int("PLAN_IMPORT_MAX_BYTES", 10 * 1024 * 1024)
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -78,6 +80,8 @@ class Config:
     LOGIN_THROTTLE_MAX_FAILURES = _int("LOGIN_THROTTLE_MAX_FAILURES", 5)
     LOGIN_THROTTLE_WINDOW = _int("LOGIN_THROTTLE_WINDOW_SECONDS", 15 * 60)
     PASSWORD_RESET_TTL = _int("PASSWORD_RESET_TTL_SECONDS", 3600)
+    #: Validity of a referent's invitation link.
+    INVITATION_TTL = _int("INVITATION_TTL_SECONDS", 14 * 24 * 3600)
     PASSWORD_RESET_MAX_PER_HOUR = _int("PASSWORD_RESET_MAX_PER_HOUR", 3)
     #: Reverse proxies in front of Traccia whose X-Forwarded-For/-Proto headers are trusted.
     PROXY_COUNT = _int("TRACCIA_PROXY_COUNT", 0)

@@ -72,7 +72,9 @@ def _register_blueprints(app: Flask) -> None:
     from app.core.routes import bp as core_bp
     from app.notifications.routes import bp as outbox_bp
     from app.observations.routes import bp as observations_bp
+    from app.plans.routes import bp as plans_bp
     from app.rounds.routes import bp as rounds_bp
+    from app.stakeholders.routes import bp as stakeholders_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(outbox_bp)
@@ -82,15 +84,18 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(api_tokens_bp)
+    app.register_blueprint(stakeholders_bp)
+    app.register_blueprint(plans_bp)
 
 
 def _register_cli(app: Flask) -> None:
     from app.accounts.cli import users_cli
+    from app.cli import worker_cli
     from app.core.cli import demo_cli
     from app.core.i18n_cli import i18n_cli
     from app.notifications.cli import outbox_cli
-    from app.cli import worker_cli
     from app.rounds.cli import rounds_cli
+    from app.stakeholders.cli import orgs_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
@@ -98,3 +103,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(i18n_cli)
     app.cli.add_command(rounds_cli)
     app.cli.add_command(worker_cli)
+    app.cli.add_command(orgs_cli)

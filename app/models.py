@@ -5,24 +5,51 @@ from app.api.models import ApiToken, IdempotencyRecord
 from app.core.audit import AuditEntry
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.observations.models import Attachment, Observation
+from app.plans.models import (
+    Paragraph,
+    ParagraphLineage,
+    Plan,
+    PlanImport,
+    PlanVersion,
+    Section,
+)
 from app.rounds.models import ProtocolCounter, Round
-from app.stakeholders.models import Organisation, OrganisationKind
+from app.stakeholders.models import (
+    Group,
+    Invitation,
+    InvitationState,
+    Organisation,
+    OrganisationKind,
+    Zone,
+    group_memberships,
+)
 
 __all__ = [
-    "Attachment",
-    "Observation",
-    "ProtocolCounter",
-    "Round",
     "ApiToken",
+    "Attachment",
     "AuditEntry",
+    "Group",
     "IdempotencyRecord",
+    "Invitation",
+    "InvitationState",
     "LoginFailure",
+    "Observation",
     "Organisation",
     "OrganisationKind",
     "OutboxMessage",
     "OutboxStatus",
+    "Paragraph",
+    "ParagraphLineage",
     "PasswordToken",
+    "Plan",
+    "PlanImport",
+    "PlanVersion",
+    "ProtocolCounter",
     "Role",
+    "Round",
+    "Section",
     "User",
     "UserRole",
+    "Zone",
+    "group_memberships",
 ]

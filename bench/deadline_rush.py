@@ -101,35 +101,67 @@ def prepare(url: str, users: int) -> tuple[int, list[tuple[str, str]]]:
     app = create_app(DevelopmentConfig, SQLALCHEMY_DATABASE_URI=url)
     with app.app_context():
         flask_migrate.upgrade()
-        plan = plans.create_plan(db.session, title="Piano di prova", slug="prova",
-                                 owner="Città metropolitana di Milano")
+        plan = plans.create_plan(
+            db.session, title="Piano di prova", slug="prova", owner="Città metropolitana di Milano"
+        )
         specs = [
-            plans.SectionSpec(1, str(i), f"Sezione {i}", paragraphs=[
-                plans.ParagraphSpec(text_to_html(f"Paragrafo {i}.{j} del piano."),
-                                    f"Paragrafo {i}.{j} del piano.") for j in range(3)])
+            plans.SectionSpec(
+                1,
+                str(i),
+                f"Sezione {i}",
+                paragraphs=[
+                    plans.ParagraphSpec(
+                        text_to_html(f"Paragrafo {i}.{j} del piano."),
+                        f"Paragrafo {i}.{j} del piano.",
+                    )
+                    for j in range(3)
+                ],
+            )
             for i in range(1, 6)
         ]
-        version = plans.build_version(db.session, plan, label="Bozza", predecessor=None,
-                                      specs=specs)
+        version = plans.build_version(
+            db.session, plan, label="Bozza", predecessor=None, specs=specs
+        )
         version.freeze()
         now = utcnow()
         round_ = create_round(
-            db.session, version=version, title="Corsa alla scadenza", instructions="",
-            opens_at=now - timedelta(hours=1), closes_at=now + timedelta(hours=6),
-            protocol_prefix="RUSH", kinds=[OrganisationKind.COMUNE], actor=None,
+            db.session,
+            version=version,
+            title="Corsa alla scadenza",
+            instructions="",
+            opens_at=now - timedelta(hours=1),
+            closes_at=now + timedelta(hours=6),
+            protocol_prefix="RUSH",
+            kinds=[OrganisationKind.COMUNE],
+            actor=None,
         )
         change_state(db.session, round_, "schedule", actor=None)
         change_state(db.session, round_, "open", actor=None)
-        admin = create_user(db.session, email="admin@bench.example", display_name="Admin",
-                            roles={Role.ADMIN}, password=PASSWORD, send_welcome=False)
+        admin = create_user(
+            db.session,
+            email="admin@bench.example",
+            display_name="Admin",
+            roles={Role.ADMIN},
+            password=PASSWORD,
+            send_welcome=False,
+        )
         credentials = []
         for number in range(users):
-            comune = Organisation(name=f"Comune {number:04d}", kind=OrganisationKind.COMUNE,
-                                  istat_code=f"9{number:05d}")
+            comune = Organisation(
+                name=f"Comune {number:04d}",
+                kind=OrganisationKind.COMUNE,
+                istat_code=f"9{number:05d}",
+            )
             db.session.add(comune)
-            user = create_user(db.session, email=f"ref{number}@bench.example",
-                               display_name=f"Referente {number}", roles={Role.STAKEHOLDER},
-                               organisation=comune, password=PASSWORD, send_welcome=False)
+            user = create_user(
+                db.session,
+                email=f"ref{number}@bench.example",
+                display_name=f"Referente {number}",
+                roles={Role.STAKEHOLDER},
+                organisation=comune,
+                password=PASSWORD,
+                send_welcome=False,
+            )
             _, token = create_token(db.session, user=user, name="bench", actor=admin)
             credentials.append((user.email, token))
         db.session.commit()
@@ -147,9 +179,21 @@ def start_server(url: str, port: int, workers: int, threads: int) -> subprocess.
         "LOG_LEVEL": "WARNING",
     }
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "--workers", str(workers), "--threads", str(threads),
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
-        cwd=ROOT, env=env, start_new_session=True,
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -221,8 +265,13 @@ def run(base: str, round_id: int, credentials, path: str) -> dict:
             fields = browser.form(f"/rounds/{round_id}/observations/new")
             status, headers, _ = browser.request(
                 f"/rounds/{round_id}/observations/new",
-                {**fields, "kind": "observation", "title": f"Osservazione {number}.{index}",
-                 "body": "Testo dell'osservazione inviata all'ultimo minuto.", "action": "submit"},
+                {
+                    **fields,
+                    "kind": "observation",
+                    "title": f"Osservazione {number}.{index}",
+                    "body": "Testo dell'osservazione inviata all'ultimo minuto.",
+                    "action": "submit",
+                },
             )
             elapsed = time.perf_counter() - started
             with lock:
@@ -236,13 +285,21 @@ def run(base: str, round_id: int, credentials, path: str) -> dict:
         browser = Browser(base)
         barrier.wait()
         for index in range(PER_USER):
-            body = json.dumps({"title": f"Osservazione {number}.{index}",
-                               "text": "<p>Testo inviato dal protocollo.</p>"}).encode()
+            body = json.dumps(
+                {
+                    "title": f"Osservazione {number}.{index}",
+                    "text": "<p>Testo inviato dal protocollo.</p>",
+                }
+            ).encode()
             started = time.perf_counter()
             status, _, answer = browser.request(
-                f"/api/v1/rounds/{round_id}/observations", body=body,
-                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json",
-                         "Idempotency-Key": f"{number}-{index}"},
+                f"/api/v1/rounds/{round_id}/observations",
+                body=body,
+                headers={
+                    "Authorization": f"Bearer {token}",
+                    "Content-Type": "application/json",
+                    "Idempotency-Key": f"{number}-{index}",
+                },
             )
             elapsed = time.perf_counter() - started
             with lock:
@@ -254,8 +311,11 @@ def run(base: str, round_id: int, credentials, path: str) -> dict:
 
     threads = []
     for number, (_, token) in enumerate(credentials):
-        target = (user_form, (browsers[number], number)) if path == "form" else (
-            user_api, (token, number))
+        target = (
+            (user_form, (browsers[number], number))
+            if path == "form"
+            else (user_api, (token, number))
+        )
         threads.append(threading.Thread(target=target[0], args=target[1]))
     started = time.perf_counter()
     for thread in threads:
@@ -263,8 +323,12 @@ def run(base: str, round_id: int, credentials, path: str) -> dict:
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - started
-    return {"latencies": latencies, "acknowledged": acknowledged, "failures": failures,
-            "wall": wall}
+    return {
+        "latencies": latencies,
+        "acknowledged": acknowledged,
+        "failures": failures,
+        "wall": wall,
+    }
 
 
 def check(url: str, acknowledged: list[str]) -> str:
@@ -285,8 +349,11 @@ def check(url: str, acknowledged: list[str]) -> str:
         problems.append(f"{len(set(acknowledged) ^ ids)} acknowledged/stored mismatches")
     if numbers != list(range(1, len(numbers) + 1)):
         problems.append("protocol numbers are not unique and gap-free")
-    return "OK: every acknowledged submission stored once, numbers 1.." + str(len(numbers)) \
-        if not problems else "FAILED: " + "; ".join(problems)
+    return (
+        "OK: every acknowledged submission stored once, numbers 1.." + str(len(numbers))
+        if not problems
+        else "FAILED: " + "; ".join(problems)
+    )
 
 
 def main() -> None:
@@ -312,12 +379,16 @@ def main() -> None:
             f"deadline rush: db={args.db} path={args.path} users={args.users} "
             f"submissions={args.users * PER_USER} gunicorn={args.workers}x{args.threads}"
         )
-        print(f"  acknowledged {count}, failed {len(result['failures'])} "
-              f"{sorted(set(result['failures']))[:5]}")
+        print(
+            f"  acknowledged {count}, failed {len(result['failures'])} "
+            f"{sorted(set(result['failures']))[:5]}"
+        )
         print(f"  throughput {count / result['wall']:.1f}/s over {result['wall']:.1f} s")
         if count:
-            print(f"  latency median {statistics.median(latencies) * 1000:.0f} ms, "
-                  f"p95 {p95 * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms")
+            print(
+                f"  latency median {statistics.median(latencies) * 1000:.0f} ms, "
+                f"p95 {p95 * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms"
+            )
         print("  " + check(database.url, result["acknowledged"]))
     finally:
         if server is not None:

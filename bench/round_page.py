@@ -45,30 +45,52 @@ def build(url: str, sections: int, observations: int):
     app = create_app(DevelopmentConfig, SQLALCHEMY_DATABASE_URI=url)
     with app.app_context():
         flask_migrate.upgrade()
-        plan = plans.create_plan(db.session, title="Piano", slug="piano",
-                                 owner="Città metropolitana di Milano")
+        plan = plans.create_plan(
+            db.session, title="Piano", slug="piano", owner="Città metropolitana di Milano"
+        )
         specs = [
-            plans.SectionSpec(1 if i % 3 == 0 else 2, str(i), f"Sezione {i}", paragraphs=[
-                plans.ParagraphSpec(text_to_html(f"Paragrafo {i}.{j}."), f"Paragrafo {i}.{j}.")
-                for j in range(10)])
+            plans.SectionSpec(
+                1 if i % 3 == 0 else 2,
+                str(i),
+                f"Sezione {i}",
+                paragraphs=[
+                    plans.ParagraphSpec(text_to_html(f"Paragrafo {i}.{j}."), f"Paragrafo {i}.{j}.")
+                    for j in range(10)
+                ],
+            )
             for i in range(sections)
         ]
-        version = plans.build_version(db.session, plan, label="Bozza", predecessor=None,
-                                      specs=specs)
+        version = plans.build_version(
+            db.session, plan, label="Bozza", predecessor=None, specs=specs
+        )
         version.freeze()
         now = utcnow()
-        round_ = create_round(db.session, version=version, title="Consultazione",
-                              instructions="", opens_at=now - timedelta(days=1),
-                              closes_at=now + timedelta(days=30), protocol_prefix="PAGE",
-                              kinds=[OrganisationKind.COMUNE], actor=None)
+        round_ = create_round(
+            db.session,
+            version=version,
+            title="Consultazione",
+            instructions="",
+            opens_at=now - timedelta(days=1),
+            closes_at=now + timedelta(days=30),
+            protocol_prefix="PAGE",
+            kinds=[OrganisationKind.COMUNE],
+            actor=None,
+        )
         change_state(db.session, round_, "schedule", actor=None)
         change_state(db.session, round_, "open", actor=None)
-        comune = Organisation(name="Comune di Rho", kind=OrganisationKind.COMUNE,
-                              istat_code="015182")
+        comune = Organisation(
+            name="Comune di Rho", kind=OrganisationKind.COMUNE, istat_code="015182"
+        )
         db.session.add(comune)
-        user = create_user(db.session, email="rho@bench.example", display_name="Rho",
-                           roles={Role.STAKEHOLDER}, organisation=comune, password=PASSWORD,
-                           send_welcome=False)
+        user = create_user(
+            db.session,
+            email="rho@bench.example",
+            display_name="Rho",
+            roles={Role.STAKEHOLDER},
+            organisation=comune,
+            password=PASSWORD,
+            send_welcome=False,
+        )
         db.session.flush()
         paragraphs = db.session.execute(
             select(Paragraph.id, Paragraph.section_id).where(Paragraph.version_id == version.id)
@@ -76,20 +98,39 @@ def build(url: str, sections: int, observations: int):
         rows = []
         for number in range(1, observations + 1):
             paragraph = paragraphs[number % len(paragraphs)]
-            rows.append({
-                "round_id": round_.id, "organisation_id": comune.id, "author_id": user.id,
-                "channel": "web", "kind": "observation", "target": "paragraph",
-                "section_id": paragraph.section_id, "paragraph_id": paragraph.id,
-                "title": f"Osservazione {number}", "body_html": "<p>Testo</p>",
-                "body_text": "Testo", "consent_public_name": False, "state": "submitted",
-                "protocol_number": number, "protocol_code": f"PAGE-{number:05d}",
-                "submitted_at": now, "received_at": now, "late": False, "digest": "0" * 64,
-                "created_at": now, "updated_at": now, "lock_version": 1,
-            })
+            rows.append(
+                {
+                    "round_id": round_.id,
+                    "organisation_id": comune.id,
+                    "author_id": user.id,
+                    "channel": "web",
+                    "kind": "observation",
+                    "target": "paragraph",
+                    "section_id": paragraph.section_id,
+                    "paragraph_id": paragraph.id,
+                    "title": f"Osservazione {number}",
+                    "body_html": "<p>Testo</p>",
+                    "body_text": "Testo",
+                    "consent_public_name": False,
+                    "state": "submitted",
+                    "protocol_number": number,
+                    "protocol_code": f"PAGE-{number:05d}",
+                    "submitted_at": now,
+                    "received_at": now,
+                    "late": False,
+                    "digest": "0" * 64,
+                    "created_at": now,
+                    "updated_at": now,
+                    "lock_version": 1,
+                }
+            )
         for start in range(0, len(rows), 2000):
-            db.session.execute(insert(Observation), rows[start:start + 2000])
-        db.session.execute(update(ProtocolCounter).where(ProtocolCounter.round_id == round_.id)
-                           .values(last_number=observations))
+            db.session.execute(insert(Observation), rows[start : start + 2000])
+        db.session.execute(
+            update(ProtocolCounter)
+            .where(ProtocolCounter.round_id == round_.id)
+            .values(last_number=observations)
+        )
         db.session.commit()
         first_section = version_first_section(db.session, version.id)
         return app, round_.id, first_section
@@ -101,8 +142,10 @@ def version_first_section(session, version_id):
     from app.plans.models import Section
 
     return session.scalar(
-        select(Section.key).where(Section.version_id == version_id, Section.parent_id.is_(None))
-        .order_by(Section.position).limit(1)
+        select(Section.key)
+        .where(Section.version_id == version_id, Section.parent_id.is_(None))
+        .order_by(Section.position)
+        .limit(1)
     )
 
 
@@ -146,11 +189,11 @@ def main() -> None:
     database = Database(args.db)
     try:
         app, round_id, section = build(database.url, args.sections, args.observations)
-        print(f"round page: db={args.db} sections={args.sections} "
-              f"observations={args.observations}")
-        for label, path in [("round page (sections with counts)", f"/rounds/{round_id}/"),
-                            ("section page (paragraphs with counts)",
-                             f"/rounds/{round_id}/s/{section}")]:
+        print(f"round page: db={args.db} sections={args.sections} observations={args.observations}")
+        for label, path in [
+            ("round page (sections with counts)", f"/rounds/{round_id}/"),
+            ("section page (paragraphs with counts)", f"/rounds/{round_id}/s/{section}"),
+        ]:
             seconds, queries = measure(app, path, args.repeat)
             print(f"  {label}: median {seconds * 1000:.0f} ms, {queries} SQL statements")
     finally:

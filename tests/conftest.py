@@ -26,6 +26,8 @@ pytest_plugins = [
     "tests.fixtures.mail",
     "tests.fixtures.browser",
     "tests.fixtures.rounds",
+    "tests.fixtures.stakeholders",
+    "tests.fixtures.plans",
 ]
 
 

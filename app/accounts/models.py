@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, UTCDateTime, enum_type, utcnow
@@ -33,6 +33,18 @@ class User(UserMixin, Base):
         # Case-insensitive uniqueness: addresses are stored lower-cased, and the database
         # refuses any that are not.
         CheckConstraint("email = lower(email)", name="email_lowercase"),
+        # At most one primary referent per organisation, and only a referent can be one.
+        CheckConstraint(
+            "NOT primary_referent OR organisation_id IS NOT NULL",
+            name="primary_referent_has_organisation",
+        ),
+        Index(
+            "uq_users_primary_referent",
+            "organisation_id",
+            unique=True,
+            sqlite_where=text("primary_referent"),
+            postgresql_where=text("primary_referent"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,6 +56,8 @@ class User(UserMixin, Base):
     #: Identifies the login session; rotating it signs the user out everywhere.
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    #: The organisation's main contact among its referents (stakeholder registry).
+    primary_referent: Mapped[bool] = mapped_column(default=False, server_default=false())
     #: Preferred interface and e-mail language; None follows the browser.
     locale: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

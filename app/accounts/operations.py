@@ -112,7 +112,8 @@ def record_logout(session: Session, user: User) -> None:
 # Passwords ---------------------------------------------------------------------------------
 
 
-def _token_hash(raw: str) -> str:
+def hash_token(raw: str) -> str:
+    """What is stored of a token sent by e-mail (password links, invitations)."""
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -135,6 +136,12 @@ def _set_password(session: Session, user: User, new: str) -> None:
     )
 
 
+def set_password(session: Session, user: User, new: str) -> None:
+    """Set a password chosen through an e-mailed link other than a reset (e.g. an invitation)."""
+    _check_password(new, user.email)
+    _set_password(session, user, new)
+
+
 def issue_password_link(
     session: Session, user: User, *, welcome: bool = False, actor: User | None = None
 ) -> None:
@@ -147,7 +154,7 @@ def issue_password_link(
     session.add(
         PasswordToken(
             user_id=user.id,
-            token_hash=_token_hash(raw),
+            token_hash=hash_token(raw),
             created_at=now,
             expires_at=now + timedelta(seconds=ttl),
         )
@@ -193,9 +200,7 @@ def request_password_reset(session: Session, email: str) -> None:
 
 def find_password_token(session: Session, raw: str) -> PasswordToken | None:
     """The token if it exists, is unused, unexpired and its user active; otherwise None."""
-    token = session.scalar(
-        select(PasswordToken).where(PasswordToken.token_hash == _token_hash(raw))
-    )
+    token = session.scalar(select(PasswordToken).where(PasswordToken.token_hash == hash_token(raw)))
     if token is None or token.used_at is not None or token.expires_at <= utcnow():
         return None
     if not token.user.active:
@@ -311,5 +316,6 @@ def set_active(session: Session, user: User, active: bool, *, actor: User) -> No
     user.active = active
     if not active:
         user.rotate_session_token()
+        user.primary_referent = False  # a referent who left is nobody's main contact
     record(session, "user.activated" if active else "user.deactivated", actor=actor, obj=user)
     session.flush()

@@ -21,10 +21,10 @@ from app.observations import operations, receipts
 from app.observations.models import (
     INTAKE_CHANNELS,
     Channel,
+    NotEligibleError,
     Observation,
     ObservationError,
     ObservationKind,
-    NotEligibleError,
     OutsideWindowError,
 )
 from app.plans.tree import load_tree
@@ -97,32 +97,50 @@ def _string(body: dict, name: str, *, required: bool = False, max_length: int = 
     value = body.get(name)
     if value is None:
         if required:
-            raise ApiError(422, _l("Missing field: %(name)s.", name=name), fields={name: [_l("Required.")]})
+            raise ApiError(
+                422, _l("Missing field: %(name)s.", name=name), fields={name: [_l("Required.")]}
+            )
         return None
     if not isinstance(value, str):
-        raise ApiError(422, _l("%(name)s must be a string.", name=name), fields={name: [_l("Must be a string.")]})
+        raise ApiError(
+            422,
+            _l("%(name)s must be a string.", name=name),
+            fields={name: [_l("Must be a string.")]},
+        )
     if len(value) > max_length:
-        raise ApiError(422, _l("%(name)s is too long.", name=name), fields={name: [_l("Too long.")]})
+        raise ApiError(
+            422, _l("%(name)s is too long.", name=name), fields={name: [_l("Too long.")]}
+        )
     return value
 
 
 def _attachments(body: dict) -> list[tuple[str, bytes]]:
     items = body.get("attachments") or []
     if not isinstance(items, list):
-        raise ApiError(422, _l("attachments must be a list."), fields={"attachments": [_l("Must be a list.")]})
+        raise ApiError(
+            422, _l("attachments must be a list."), fields={"attachments": [_l("Must be a list.")]}
+        )
     limit = current_app.config["ATTACHMENT_MAX_BYTES"]
     decoded = []
     for item in items:
         if not isinstance(item, dict) or not isinstance(item.get("content"), str):
-            raise ApiError(422, _l("Each attachment needs a filename and base64 content."),
-                           fields={"attachments": [_l("Each attachment needs a filename and base64 content.")]})
+            raise ApiError(
+                422,
+                _l("Each attachment needs a filename and base64 content."),
+                fields={
+                    "attachments": [_l("Each attachment needs a filename and base64 content.")]
+                },
+            )
         if len(item["content"]) * 3 // 4 > limit + 3:
             raise ApiError(413, _l("An attachment is larger than the limit."))
         try:
             data = base64.b64decode(item["content"], validate=True)
         except (binascii.Error, ValueError):
-            raise ApiError(422, _l("An attachment is not valid base64."),
-                           fields={"attachments": [_l("Not valid base64.")]}) from None
+            raise ApiError(
+                422,
+                _l("An attachment is not valid base64."),
+                fields={"attachments": [_l("Not valid base64.")]},
+            ) from None
         decoded.append((str(item.get("filename") or "allegato")[:200], data))
     return decoded
 
@@ -217,21 +235,35 @@ def _record_intake(round_, body, anchor, kind, channel_name, files) -> Observati
     try:
         channel = Channel(channel_name)
     except ValueError:
-        raise ApiError(422, _l("Unknown channel."), fields={"channel": [_l("Unknown channel.")]}) from None
+        raise ApiError(
+            422, _l("Unknown channel."), fields={"channel": [_l("Unknown channel.")]}
+        ) from None
     if channel not in INTAKE_CHANNELS:
         raise ApiError(422, _l("Unknown channel."), fields={"channel": [_l("Unknown channel.")]})
     organisation = db.session.get(Organisation, body.get("organisation_id") or 0)
     if organisation is None:
-        raise ApiError(422, _l("Unknown organisation."), fields={"organisation_id": [_l("Unknown organisation.")]})
+        raise ApiError(
+            422,
+            _l("Unknown organisation."),
+            fields={"organisation_id": [_l("Unknown organisation.")]},
+        )
     received = _string(body, "received_at", max_length=40)
     try:
-        received_at = datetime.fromisoformat(received.replace("Z", "+00:00")) if received else utcnow()
+        received_at = (
+            datetime.fromisoformat(received.replace("Z", "+00:00")) if received else utcnow()
+        )
     except ValueError:
-        raise ApiError(422, _l("received_at is not an ISO 8601 date and time."),
-                       fields={"received_at": [_l("Not an ISO 8601 date and time.")]}) from None
+        raise ApiError(
+            422,
+            _l("received_at is not an ISO 8601 date and time."),
+            fields={"received_at": [_l("Not an ISO 8601 date and time.")]},
+        ) from None
     if received_at.tzinfo is None:
-        raise ApiError(422, _l("received_at needs a time zone (e.g. Z or +01:00)."),
-                       fields={"received_at": [_l("Give a time zone.")]})
+        raise ApiError(
+            422,
+            _l("received_at needs a time zone (e.g. Z or +01:00)."),
+            fields={"received_at": [_l("Give a time zone.")]},
+        )
     observation = operations.record_intake(
         db.session,
         round_,

@@ -54,10 +54,14 @@ ROUND = {
         "accepting": {"type": "boolean", "description": "Observations are taken now."},
         "accept_late": {"type": "boolean"},
         "protocol_prefix": {"type": "string"},
-        "plan": {"type": "object", "properties": {"slug": {"type": "string"},
-                                                   "title": {"type": "string"}}},
-        "version": {"type": "object", "properties": {"number": {"type": "integer"},
-                                                      "label": {"type": "string"}}},
+        "plan": {
+            "type": "object",
+            "properties": {"slug": {"type": "string"}, "title": {"type": "string"}},
+        },
+        "version": {
+            "type": "object",
+            "properties": {"number": {"type": "integer"}, "label": {"type": "string"}},
+        },
     },
 }
 
@@ -74,23 +78,35 @@ OBSERVATION_INPUT = {
             "type": "object",
             "description": "A passage of the paragraph: its exact words and, optionally, "
             "their offsets in the paragraph's text.",
-            "properties": {"text": {"type": "string"}, "start": {"type": "integer"},
-                           "end": {"type": "integer"}},
+            "properties": {
+                "text": {"type": "string"},
+                "start": {"type": "integer"},
+                "end": {"type": "integer"},
+            },
         },
         "proposed_text": {"type": "string", "description": "For amendments."},
         "consent_public_name": {"type": "boolean"},
         "attachments": {
             "type": "array",
-            "items": {"type": "object", "required": ["filename", "content"],
-                      "properties": {"filename": {"type": "string"},
-                                     "content": {"type": "string", "contentEncoding": "base64"}}},
+            "items": {
+                "type": "object",
+                "required": ["filename", "content"],
+                "properties": {
+                    "filename": {"type": "string"},
+                    "content": {"type": "string", "contentEncoding": "base64"},
+                },
+            },
             "description": "PDF, ODT or DOCX, checked by content.",
         },
-        "organisation_id": {"type": "integer",
-                            "description": "Staff intake: the author organisation."},
-        "channel": {"type": "string", "enum": ["api", "pec", "letter", "email", "meeting"],
-                    "description": "Staff intake: how it arrived (the first attachment is "
-                    "the original)."},
+        "organisation_id": {
+            "type": "integer",
+            "description": "Staff intake: the author organisation.",
+        },
+        "channel": {
+            "type": "string",
+            "enum": ["api", "pec", "letter", "email", "meeting"],
+            "description": "Staff intake: how it arrived (the first attachment is the original).",
+        },
         "received_at": {"type": "string", "format": "date-time"},
         "signatory": {"type": "string"},
     },
@@ -108,8 +124,10 @@ RECEIPT = {
         "received_at": {"type": "string", "format": "date-time"},
         "late": {"type": "boolean"},
         "digest": {"type": "string", "description": "SHA-256 of what was registered."},
-        "verification_code": {"type": "string",
-                              "description": "Only in the answer to the submission."},
+        "verification_code": {
+            "type": "string",
+            "description": "Only in the answer to the submission.",
+        },
         "receipt_url": {"type": "string", "format": "uri"},
     },
 }
@@ -152,10 +170,13 @@ def document() -> dict:
                     "summary": "The rounds the token's user may see",
                     "operationId": "listRounds",
                     "responses": {
-                        "200": _json("The rounds.", {
-                            "type": "object",
-                            "properties": {"rounds": {"type": "array", "items": _ref("Round")}},
-                        }),
+                        "200": _json(
+                            "The rounds.",
+                            {
+                                "type": "object",
+                                "properties": {"rounds": {"type": "array", "items": _ref("Round")}},
+                            },
+                        ),
                         **_errors("401", "429"),
                     },
                 }
@@ -195,8 +216,12 @@ def document() -> dict:
                     "summary": "An observation's receipt and state, by protocol number",
                     "operationId": "getObservation",
                     "parameters": [
-                        {"name": "protocol", "in": "path", "required": True,
-                         "schema": {"type": "string", "examples": ["PSM2019-0042"]}}
+                        {
+                            "name": "protocol",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "examples": ["PSM2019-0042"]},
+                        }
                     ],
                     "responses": {
                         "200": _json("The receipt.", _ref("Receipt")),

@@ -42,7 +42,13 @@ def is_stakeholder(user) -> bool:
     return Role.STAKEHOLDER in _roles(user)
 
 
+def can_manage_registry(user) -> bool:
+    """Keep the stakeholder registry and invite referents: administrators and moderators."""
+    return is_moderator(user)
+
+
 PREDICATES: dict[str, Callable] = {
+    "can_manage_registry": can_manage_registry,
     "is_admin": is_admin,
     "is_staff": is_staff,
     "is_moderator": is_moderator,

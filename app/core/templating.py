@@ -74,6 +74,7 @@ def add_nav_item(endpoint: str, label, visible: Callable = lambda user: True, pr
 
 
 add_nav_item("core.home", _l("Home"), prefix="core.home")
+add_nav_item("plans.index", _l("Plans"))
 add_nav_item("admin_users.list_users", _l("Users"), is_admin)
 add_nav_item("rounds.list_rounds", _l("Consultations"), lambda user: user.is_authenticated)
 add_nav_item("observations.mine", _l("My observations"), lambda user: user.is_authenticated)

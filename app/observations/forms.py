@@ -46,9 +46,7 @@ class ObservationForm(FlaskForm):
     proposed_text = TextAreaField(
         _l("Proposed text (for amendments)"), validators=[Length(max=20_000)]
     )
-    consent_public_name = BooleanField(
-        _l("I agree that my name be published with the observation")
-    )
+    consent_public_name = BooleanField(_l("I agree that my name be published with the observation"))
     attachment = FileField(_l("Attach a document (PDF, ODT or DOCX)"))
 
 
@@ -79,7 +77,9 @@ class IntakeForm(FlaskForm):
         choices=[SelectChoice(kind.value, label) for kind, label in KIND_LABELS.items()],
     )
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
-    body = TextAreaField(_l("Text, or its summary"), validators=[DataRequired(), Length(max=100_000)])
+    body = TextAreaField(
+        _l("Text, or its summary"), validators=[DataRequired(), Length(max=100_000)]
+    )
     proposed_text = TextAreaField(
         _l("Proposed text (for amendments)"), validators=[Length(max=20_000)]
     )

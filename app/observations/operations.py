@@ -29,13 +29,13 @@ from app.observations.files import AttachmentError, check_attachment
 from app.observations.models import (
     INTAKE_CHANNELS,
     Attachment,
-    NotEligibleError,
-    OutsideWindowError,
     Channel,
+    NotEligibleError,
     Observation,
     ObservationError,
     ObservationKind,
     ObservationState,
+    OutsideWindowError,
     Target,
 )
 from app.plans.models import Paragraph, Section
@@ -162,8 +162,10 @@ def _require_window(round_: Round, now: datetime) -> bool:
         if now < round_.opens_at or round_.state in (RoundState.DRAFT,):
             raise OutsideWindowError(_l("This round is not open yet."))
         raise OutsideWindowError(
-            _l("This round closed on %(date)s: observations are no longer accepted.",
-               date=_local(round_.closes_at))
+            _l(
+                "This round closed on %(date)s: observations are no longer accepted.",
+                date=_local(round_.closes_at),
+            )
         )
     return late
 
@@ -185,7 +187,9 @@ def start_draft(
 ) -> Observation:
     now = now or utcnow()
     if not user_may_submit(author, round_):
-        raise NotEligibleError(_l("Your organisation is not among those taking part in this round."))
+        raise NotEligibleError(
+            _l("Your organisation is not among those taking part in this round.")
+        )
     _require_window(round_, now)
     observation = Observation(
         round=round_,
@@ -451,13 +455,21 @@ def withdraw(
     if not can_withdraw(user, observation):
         raise ObservationError(_l("Only the author or their organisation can withdraw it."))
     if not observation.round.is_open_at(now):
-        raise ObservationError(_l("The round has closed: the observation can no longer be withdrawn."))
+        raise ObservationError(
+            _l("The round has closed: the observation can no longer be withdrawn.")
+        )
     observation.state = ObservationState.WITHDRAWN
     observation.withdrawn_at = now
     observation.withdrawal_reason = (reason or "").strip()[:2000] or None
     session.flush()
-    record(session, "observation.withdrawn", actor=user, obj=observation,
-           protocol=observation.protocol_code, reason=observation.withdrawal_reason)
+    record(
+        session,
+        "observation.withdrawn",
+        actor=user,
+        obj=observation,
+        protocol=observation.protocol_code,
+        reason=observation.withdrawal_reason,
+    )
 
 
 def start_correction(
@@ -467,11 +479,16 @@ def start_correction(
     if original.is_draft:
         raise ObservationError(_l("A draft can simply be edited."))
     anchor = Anchor(
-        original.target, original.section, original.paragraph,
-        original.quote_text, original.quote_start, original.quote_end,
+        original.target,
+        original.section,
+        original.paragraph,
+        original.quote_text,
+        original.quote_start,
+        original.quote_end,
     )
-    draft = start_draft(session, original.round, author=user, anchor=anchor, kind=original.kind,
-                        now=now)
+    draft = start_draft(
+        session, original.round, author=user, anchor=anchor, kind=original.kind, now=now
+    )
     if draft.organisation_id != original.organisation_id:
         raise ObservationError(_l("Only the author or their organisation can correct it."))
     draft.corrects = original
@@ -556,6 +573,12 @@ def record_intake(
         first_field, message = next(iter(missing.items()))
         raise ObservationError(message, first_field)
     _register(session, observation, late=late, now=now)
-    record(session, "observation.recorded", actor=actor, obj=observation,
-           channel=channel.value, organisation_id=organisation.id)
+    record(
+        session,
+        "observation.recorded",
+        actor=actor,
+        obj=observation,
+        channel=channel.value,
+        organisation_id=organisation.id,
+    )
     return observation

@@ -5,7 +5,6 @@ import secrets
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     make_response,
     redirect,
@@ -122,7 +121,10 @@ def _save_from_form(observation: Observation, form: ObservationForm) -> None:
     upload = form.attachment.data
     if upload and getattr(upload, "filename", ""):
         operations.add_attachment(
-            db.session, observation, user=current_user, filename=upload.filename,
+            db.session,
+            observation,
+            user=current_user,
+            filename=upload.filename,
             data=upload.read(),
         )
 
@@ -189,7 +191,10 @@ def new_observation(round_id: int):
                 db.session.rollback()
                 _form_error(form, error)
                 return render_template(
-                    "observations/edit.html", form=form, round=round_, anchor=anchor,
+                    "observations/edit.html",
+                    form=form,
+                    round=round_,
+                    anchor=anchor,
                     observation=None,
                 ), 422
             observation.form_token = token
@@ -197,7 +202,10 @@ def new_observation(round_id: int):
         if response is not None:
             return response
         return render_template(
-            "observations/edit.html", form=form, round=round_, anchor=anchor,
+            "observations/edit.html",
+            form=form,
+            round=round_,
+            anchor=anchor,
             observation=db.session.get(Observation, observation.id),
         ), 422
     return render_template(
@@ -218,18 +226,27 @@ def edit(observation_id: int):
         form.kind.data = observation.kind.value
         form.lock_version.data = str(observation.lock_version)
     anchor = operations.Anchor(
-        observation.target, observation.section, observation.paragraph,
-        observation.quote_text, observation.quote_start, observation.quote_end,
+        observation.target,
+        observation.section,
+        observation.paragraph,
+        observation.quote_text,
+        observation.quote_start,
+        observation.quote_end,
     )
     if form.validate_on_submit():
         if form.lock_version.data and form.lock_version.data != str(observation.lock_version):
             flash(
-                _("This draft was changed in another window meanwhile. Your text is below, not "
-                  "saved: copy what you need, reload the page, and save again."),
+                _(
+                    "This draft was changed in another window meanwhile. Your text is below, not "
+                    "saved: copy what you need, reload the page, and save again."
+                ),
                 "danger",
             )
             return render_template(
-                "observations/edit.html", form=form, round=observation.round, anchor=anchor,
+                "observations/edit.html",
+                form=form,
+                round=observation.round,
+                anchor=anchor,
                 observation=observation,
             ), 409
         response = _save_and_maybe_submit(observation, form, new=False)
@@ -237,11 +254,17 @@ def edit(observation_id: int):
             return response
         form.lock_version.data = str(db.session.get(Observation, observation.id).lock_version)
         return render_template(
-            "observations/edit.html", form=form, round=observation.round, anchor=anchor,
+            "observations/edit.html",
+            form=form,
+            round=observation.round,
+            anchor=anchor,
             observation=observation,
         ), 422
     return render_template(
-        "observations/edit.html", form=form, round=observation.round, anchor=anchor,
+        "observations/edit.html",
+        form=form,
+        round=observation.round,
+        anchor=anchor,
         observation=observation,
     )
 
@@ -339,8 +362,13 @@ def correct(observation_id: int):
         flash(str(error.message), "danger")
         return redirect(url_for("observations.receipt", observation_id=observation.id))
     db.session.commit()
-    flash(_("A new draft that corrects %(protocol)s: change it and submit it.",
-            protocol=observation.protocol_code), "info")
+    flash(
+        _(
+            "A new draft that corrects %(protocol)s: change it and submit it.",
+            protocol=observation.protocol_code,
+        ),
+        "info",
+    )
     return redirect(url_for("observations.edit", observation_id=draft.id))
 
 
@@ -391,7 +419,9 @@ def intake(round_id: int):
         originals = [(upload.filename, upload.read())] if upload and upload.filename else []
         try:
             anchor = operations.resolve_anchor(
-                db.session, round_, section_key=form.section.data or None,
+                db.session,
+                round_,
+                section_key=form.section.data or None,
                 paragraph_key=(form.paragraph.data or "").strip() or None,
             )
             observation = operations.record_intake(

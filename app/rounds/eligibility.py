@@ -29,7 +29,9 @@ def eligible_organisations(round_: Round) -> Select:
     if kinds:
         conditions.append(Organisation.kind.in_(kinds))
     conditions.append(
-        Organisation.zone_id.in_(select(round_zones.c.zone_id).where(round_zones.c.round_id == round_.id))
+        Organisation.zone_id.in_(
+            select(round_zones.c.zone_id).where(round_zones.c.round_id == round_.id)
+        )
     )
     conditions.append(
         Organisation.id.in_(

@@ -37,7 +37,9 @@ class MultiCheckboxField(SelectMultipleField):
 class RoundForm(FlaskForm):
     plan_version_id = SelectField(_l("Text consulted on"), coerce=int, validators=[DataRequired()])
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
-    instructions = TextAreaField(_l("Instructions for participants"), validators=[Length(max=20_000)])
+    instructions = TextAreaField(
+        _l("Instructions for participants"), validators=[Length(max=20_000)]
+    )
     opens_at = DateTimeLocalField(
         _l("Opens (Italian time)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
     )

@@ -125,9 +125,7 @@ class Round(Base):
     created_by: Mapped[User | None] = relationship()
     groups: Mapped[list[Group]] = relationship(secondary=round_groups, order_by="Group.name")
     zones: Mapped[list[Zone]] = relationship(secondary=round_zones, order_by="Zone.name")
-    kind_rows: Mapped[list[RoundKind]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin"
-    )
+    kind_rows: Mapped[list[RoundKind]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     @property
     def kinds(self) -> set[OrganisationKind]:

@@ -71,8 +71,13 @@ def create_round(
     actor: User | None,
 ) -> Round:
     protocol_prefix = protocol_prefix.strip().upper()
-    _check(session, version=version, opens_at=opens_at, closes_at=closes_at,
-           protocol_prefix=protocol_prefix)
+    _check(
+        session,
+        version=version,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        protocol_prefix=protocol_prefix,
+    )
     round_ = Round(
         version=version,
         title=title.strip(),
@@ -105,8 +110,10 @@ def update_round(session: Session, round_: Round, *, actor: User, **values) -> N
         refused -= EDITABLE_WHILE_OPEN
         if refused:
             raise RoundError(
-                _l("While the round is open only the instructions, the deadline, late "
-                   "submissions and reminders can change.")
+                _l(
+                    "While the round is open only the instructions, the deadline, late "
+                    "submissions and reminders can change."
+                )
             )
     if "instructions" in values:
         values["instructions"] = clean_html(values["instructions"])
@@ -155,8 +162,9 @@ def _plain(value):
     return value
 
 
-def change_state(session: Session, round_: Round, action: str, *, actor: User | None,
-                 now: datetime | None = None) -> None:
+def change_state(
+    session: Session, round_: Round, action: str, *, actor: User | None, now: datetime | None = None
+) -> None:
     """Apply a life-cycle action (schedule, unschedule, open, close, start_review, conclude)."""
     now = now or utcnow()
     before = round_.state
@@ -175,8 +183,7 @@ def change_state(session: Session, round_: Round, action: str, *, actor: User | 
         getattr(round_, action)()
     else:
         raise RoundError(_l("Unknown action."))
-    record(session, f"round.{action}", actor=actor, obj=round_, before=before,
-           after=round_.state)
+    record(session, f"round.{action}", actor=actor, obj=round_, before=before, after=round_.state)
     session.flush()
 
 

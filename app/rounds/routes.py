@@ -17,8 +17,8 @@ from app.observations.models import Observation, ObservationState
 from app.plans.models import Plan, PlanVersion, VersionStatus
 from app.plans.tree import load_tree
 from app.rounds import operations
-from app.rounds.forms import KIND_LABELS, RoundForm, StateForm
 from app.rounds.eligibility import user_may_submit
+from app.rounds.forms import KIND_LABELS, RoundForm, StateForm
 from app.rounds.models import STATE_LABELS, Round, RoundError, RoundState
 from app.rounds.permissions import can_manage_rounds, can_see_round
 from app.stakeholders.models import Group, OrganisationKind, Zone
@@ -53,8 +53,9 @@ def _template_helpers(state) -> None:
         can_manage_rounds=can_manage_rounds,
         round_state_labels=STATE_LABELS,
         round_action_labels=ACTION_LABELS,
-        may_write=lambda round_: user_may_submit(current_user, round_)
-        and round_.is_open_at(utcnow()),
+        may_write=lambda round_: (
+            user_may_submit(current_user, round_) and round_.is_open_at(utcnow())
+        ),
         may_take_part=lambda round_: user_may_submit(current_user, round_),
     )
 

@@ -49,8 +49,9 @@ def test_submit_with_an_idempotency_key(client, db, referent_token):
         "paragraph": paragraph.key,
         "quote": {"text": quote},
         "proposed_text": "Nuovo testo",
-        "attachments": [{"filename": "allegato.pdf",
-                         "content": base64.b64encode(MINIMAL_PDF).decode()}],
+        "attachments": [
+            {"filename": "allegato.pdf", "content": base64.b64encode(MINIMAL_PDF).decode()}
+        ],
     }
     headers = {**bearer(secret), "Idempotency-Key": "rho-2019-001"}
     first = client.post(f"/api/v1/rounds/{round_.id}/observations", json=body, headers=headers)
@@ -77,21 +78,32 @@ def test_submit_with_an_idempotency_key(client, db, referent_token):
         ({"section": "nope"}, 422, "invalid_input"),
         ({"paragraph": "PARA", "quote": {"text": "parole che non ci sono"}}, 422, "invalid_input"),
         ({"attachments": [{"filename": "a.pdf", "content": "%%%"}]}, 422, "invalid_input"),
-        ({"attachments": [{"filename": "a.pdf",
-                           "content": base64.b64encode(b"<html>").decode()}]}, 422, "invalid_input"),
+        (
+            {
+                "attachments": [
+                    {"filename": "a.pdf", "content": base64.b64encode(b"<html>").decode()}
+                ]
+            },
+            422,
+            "invalid_input",
+        ),
         ({"organisation_id": 999999}, 403, "forbidden"),
         ({"channel": "pec", "organisation_id": 1}, 403, "forbidden"),
     ],
 )
-def test_bad_submissions_get_json_errors_and_store_nothing(client, db, referent_token, change,
-                                                           status, code):
+def test_bad_submissions_get_json_errors_and_store_nothing(
+    client, db, referent_token, change, status, code
+):
     round_, comune, referent, secret = referent_token
     body = {"title": "Titolo", "text": "<p>Testo</p>", **change}
     if change.get("paragraph") == "PARA":
-        body["paragraph"] = next(p for _, p in load_tree(db.session, round_.version).paragraphs()).key
+        body["paragraph"] = next(
+            p for _, p in load_tree(db.session, round_.version).paragraphs()
+        ).key
     body = {k: v for k, v in body.items() if v is not None}
-    response = client.post(f"/api/v1/rounds/{round_.id}/observations", json=body,
-                           headers=bearer(secret))
+    response = client.post(
+        f"/api/v1/rounds/{round_.id}/observations", json=body, headers=bearer(secret)
+    )
     assert response.status_code == status, response.get_json()
     assert response.get_json()["error"]["code"] == code
     assert _count(db) == 0
@@ -100,10 +112,16 @@ def test_bad_submissions_get_json_errors_and_store_nothing(client, db, referent_
 def test_too_large_attachment_is_413(client, db, referent_token, config):
     round_, *_, secret = referent_token
     config["ATTACHMENT_MAX_BYTES"] = 1000
-    body = {"title": "T", "text": "<p>x</p>", "attachments": [
-        {"filename": "big.pdf", "content": base64.b64encode(MINIMAL_PDF + b"0" * 5000).decode()}]}
-    response = client.post(f"/api/v1/rounds/{round_.id}/observations", json=body,
-                           headers=bearer(secret))
+    body = {
+        "title": "T",
+        "text": "<p>x</p>",
+        "attachments": [
+            {"filename": "big.pdf", "content": base64.b64encode(MINIMAL_PDF + b"0" * 5000).decode()}
+        ],
+    }
+    response = client.post(
+        f"/api/v1/rounds/{round_.id}/observations", json=body, headers=bearer(secret)
+    )
     assert response.status_code == 413
     assert _count(db) == 0
 
@@ -113,16 +131,19 @@ def test_a_closed_round_is_409(client, db, referent_token):
 
     round_, *_, secret = referent_token
     with time_machine.travel(round_.closes_at + timedelta(seconds=1), tick=False):
-        response = client.post(f"/api/v1/rounds/{round_.id}/observations",
-                               json={"title": "T", "text": "<p>x</p>"}, headers=bearer(secret))
+        response = client.post(
+            f"/api/v1/rounds/{round_.id}/observations",
+            json={"title": "T", "text": "<p>x</p>"},
+            headers=bearer(secret),
+        )
     assert response.status_code == 409
     assert response.get_json()["error"]["code"] == "round_not_accepting"
     assert _count(db) == 0
 
 
-def test_an_invisible_round_is_404_and_an_ineligible_referent_403(client, db, make_round,
-                                                                   make_comune, make_referent,
-                                                                   make_token):
+def test_an_invisible_round_is_404_and_an_ineligible_referent_403(
+    client, db, make_round, make_comune, make_referent, make_token
+):
     from app.rounds.models import RoundState
     from app.stakeholders.models import OrganisationKind
 
@@ -130,8 +151,11 @@ def test_an_invisible_round_is_404_and_an_ineligible_referent_403(client, db, ma
     round_ = make_round()
     _, secret = make_token(make_referent(make_comune(kind=OrganisationKind.SINDACATO)))
     assert client.get(f"/api/v1/rounds/{draft.id}", headers=bearer(secret)).status_code == 404
-    response = client.post(f"/api/v1/rounds/{round_.id}/observations",
-                           json={"title": "T", "text": "x"}, headers=bearer(secret))
+    response = client.post(
+        f"/api/v1/rounds/{round_.id}/observations",
+        json={"title": "T", "text": "x"},
+        headers=bearer(secret),
+    )
     assert response.status_code == 403
     assert response.get_json()["error"]["code"] == "forbidden"
     assert _count(db) == 0
@@ -141,12 +165,21 @@ def test_staff_record_a_pec_through_the_api(client, db, make_round, make_comune,
     round_ = make_round()
     comune = make_comune(pec="protocollo@pec.example")
     _, secret = make_token(None, Role.MODERATOR)
-    body = {"channel": "pec", "organisation_id": comune.id, "title": "PEC del Comune",
-            "text": "<p>Sintesi</p>", "received_at": "2020-01-01T10:00:00Z",
-            "attachments": [{"filename": "pec.pdf", "content": base64.b64encode(MINIMAL_PDF).decode()}]}
-    response = client.post(f"/api/v1/rounds/{round_.id}/observations", json=body, headers=bearer(secret))
+    body = {
+        "channel": "pec",
+        "organisation_id": comune.id,
+        "title": "PEC del Comune",
+        "text": "<p>Sintesi</p>",
+        "received_at": "2020-01-01T10:00:00Z",
+        "attachments": [{"filename": "pec.pdf", "content": base64.b64encode(MINIMAL_PDF).decode()}],
+    }
+    response = client.post(
+        f"/api/v1/rounds/{round_.id}/observations", json=body, headers=bearer(secret)
+    )
     assert response.status_code == 422  # received before the round opened
     body["received_at"] = (round_.opens_at + timedelta(hours=1)).isoformat()
-    response = client.post(f"/api/v1/rounds/{round_.id}/observations", json=body, headers=bearer(secret))
+    response = client.post(
+        f"/api/v1/rounds/{round_.id}/observations", json=body, headers=bearer(secret)
+    )
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["channel"] == "pec"

@@ -70,7 +70,7 @@ def test_select_a_passage_write_and_submit(page, db, open_round):
     observation = db.session.query(Observation).one()
     assert observation.target is Target.PASSAGE
     assert observation.quote_text == quote
-    assert paragraph.text[observation.quote_start:observation.quote_end] == quote
+    assert paragraph.text[observation.quote_start : observation.quote_end] == quote
 
     page.goto("/observations/mine")
     assert_accessible(page)
@@ -81,7 +81,12 @@ def test_select_a_passage_write_and_submit(page, db, open_round):
 def test_staff_pages_are_accessible(page, db, open_round, make_user):
     make_user(Role.MODERATOR, email="mod@example.org")
     log_in(page, "mod@example.org", PASSWORD)
-    for path in ["/rounds/", "/rounds/new", f"/rounds/{open_round.id}/",
-                 f"/rounds/{open_round.id}/edit", f"/rounds/{open_round.id}/intake"]:
+    for path in [
+        "/rounds/",
+        "/rounds/new",
+        f"/rounds/{open_round.id}/",
+        f"/rounds/{open_round.id}/edit",
+        f"/rounds/{open_round.id}/intake",
+    ]:
         page.goto(path)
         assert_accessible(page)

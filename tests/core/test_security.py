@@ -17,6 +17,16 @@ PUBLIC_ENDPOINTS = {
     "accounts.login",
     "accounts.forgot_password",
     "accounts.reset_password",
+    # An invited referent has no account yet: the single-use link is their only credential.
+    "stakeholders.accept_invitation",
+    # Plans: frozen and adopted versions are public by default; each view still checks the
+    # plan's audience (and drafts are for staff only) with can_see_plan / can_read_version.
+    "plans.index",
+    "plans.show_plan",
+    "plans.read_version",
+    "plans.read_section",
+    "plans.paragraph_link",
+    "plans.diff",
     "api.openapi",
 }
 

@@ -56,24 +56,35 @@ def test_a_moderator_records_a_pec_with_its_original(db, smtp, logged_in, make_r
     ("overrides", "field"),
     [
         ({"original": None}, "original"),
-        ({"received_at": utc_to_local(utcnow() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")},
-         "received_at"),
+        (
+            {"received_at": utc_to_local(utcnow() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")},
+            "received_at",
+        ),
         ({"title": ""}, "title"),
     ],
 )
-def test_bad_intake_is_refused_and_nothing_stored(db, logged_in, make_round, make_comune,
-                                                   overrides, field):
+def test_bad_intake_is_refused_and_nothing_stored(
+    db, logged_in, make_round, make_comune, overrides, field
+):
     round_ = make_round()
     client, _ = logged_in(Role.MODERATOR)
     if overrides.get("original", 1) is None:
         overrides = {**overrides}
         overrides.pop("original")
         path = f"/rounds/{round_.id}/intake"
-        response = client.post(path, data={"csrf_token": csrf_token(client, path),
-                                           "organisation_id": str(make_comune().id),
-                                           "channel": "letter", "kind": "observation",
-                                           "received_at": "2026-01-01T10:00",
-                                           "title": "T", "body": "B", "section": ""})
+        response = client.post(
+            path,
+            data={
+                "csrf_token": csrf_token(client, path),
+                "organisation_id": str(make_comune().id),
+                "channel": "letter",
+                "kind": "observation",
+                "received_at": "2026-01-01T10:00",
+                "title": "T",
+                "body": "B",
+                "section": "",
+            },
+        )
     else:
         response = _intake(client, round_, make_comune(), **overrides)
     assert response.status_code in (200, 422)
@@ -81,8 +92,9 @@ def test_bad_intake_is_refused_and_nothing_stored(db, logged_in, make_round, mak
     assert db.session.scalars(select(Observation)).all() == []
 
 
-def test_a_letter_received_after_the_close_needs_late_acceptance(db, logged_in, make_round,
-                                                                make_comune):
+def test_a_letter_received_after_the_close_needs_late_acceptance(
+    db, logged_in, make_round, make_comune
+):
     now = utcnow()
     round_ = make_round(opens_at=now - timedelta(days=10), closes_at=now - timedelta(days=1))
     client, _ = logged_in(Role.MODERATOR)

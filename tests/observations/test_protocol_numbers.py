@@ -21,17 +21,23 @@ def _drafts(db, round_, referent, count, *, valid=True):
     for number in range(count):
         draft = operations.start_draft(db.session, round_, author=referent, anchor=anchor)
         operations.save_draft(
-            db.session, draft, user=referent, title=f"Osservazione {number}" if valid else "",
-            body_html="<p>Testo</p>", kind=operations.ObservationKind.OBSERVATION,
-            proposed_text=None, consent_public_name=False,
+            db.session,
+            draft,
+            user=referent,
+            title=f"Osservazione {number}" if valid else "",
+            body_html="<p>Testo</p>",
+            kind=operations.ObservationKind.OBSERVATION,
+            proposed_text=None,
+            consent_public_name=False,
         )
         ids.append(draft.id)
     db.session.commit()
     return ids
 
 
-def test_concurrent_submissions_get_unique_gap_free_numbers(app, db, make_round, make_comune,
-                                                           make_referent):
+def test_concurrent_submissions_get_unique_gap_free_numbers(
+    app, db, make_round, make_comune, make_referent
+):
     round_ = make_round()
     referents = [make_referent(make_comune()) for _ in range(WORKERS)]
     batches = [_drafts(db, round_, r, PER_WORKER) for r in referents]
@@ -72,13 +78,16 @@ def test_concurrent_submissions_get_unique_gap_free_numbers(app, db, make_round,
         )
     )
     assert numbers == list(range(1, WORKERS * PER_WORKER + 1))
-    codes = db.session.scalars(select(Observation.protocol_code).where(Observation.round_id == round_.id)).all()
+    codes = db.session.scalars(
+        select(Observation.protocol_code).where(Observation.round_id == round_.id)
+    ).all()
     assert len({c for c in codes if c}) == WORKERS * PER_WORKER
     assert db.session.get(Round, round_.id) is not None
 
 
-def test_the_same_draft_submitted_at_once_is_registered_once(app, db, make_round, make_comune,
-                                                            make_referent):
+def test_the_same_draft_submitted_at_once_is_registered_once(
+    app, db, make_round, make_comune, make_referent
+):
     round_ = make_round()
     referent = make_referent(make_comune())
     [draft_id] = _drafts(db, round_, referent, 1)

@@ -9,7 +9,6 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from app.core.db import utcnow
 from app.notifications.operations import deliver_due
 from app.observations import receipts
 from app.observations.models import Observation, ObservationState, Target
@@ -30,9 +29,15 @@ def _new_form(client, round_id, **params):
 
 def _post_new(client, round_id, *, action="submit", data=None, **params):
     path, csrf, form_token = _new_form(client, round_id, **params)
-    fields = {"csrf_token": csrf, "form_token": form_token, "kind": "observation",
-              "title": "Più trasporto pubblico", "body": "Chiediamo più corse serali.\n\nGrazie.",
-              "action": action, **(data or {})}
+    fields = {
+        "csrf_token": csrf,
+        "form_token": form_token,
+        "kind": "observation",
+        "title": "Più trasporto pubblico",
+        "body": "Chiediamo più corse serali.\n\nGrazie.",
+        "action": action,
+        **(data or {}),
+    }
     return client.post(path, data=fields, content_type="multipart/form-data"), fields, path
 
 
@@ -70,8 +75,14 @@ def test_the_digest_can_be_recomputed_from_what_was_stored(db, scene):
 
 def test_a_double_submission_makes_one_observation(db, scene):
     path, csrf, form_token = _new_form(scene.client, scene.round.id)
-    data = {"csrf_token": csrf, "form_token": form_token, "kind": "observation",
-            "title": "Titolo", "body": "Testo", "action": "submit"}
+    data = {
+        "csrf_token": csrf,
+        "form_token": form_token,
+        "kind": "observation",
+        "title": "Titolo",
+        "body": "Testo",
+        "action": "submit",
+    }
     first = scene.client.post(path, data=data)
     second = scene.client.post(path, data=data)
     assert first.status_code == second.status_code == 302
@@ -84,9 +95,14 @@ def test_submitting_a_draft_twice_lands_on_the_same_receipt(db, scene):
     [draft] = _observations(db)
     assert draft.state is ObservationState.DRAFT and draft.protocol_code is None
     edit = f"/observations/{draft.id}/edit"
-    data = {"csrf_token": csrf_token(scene.client, edit), "kind": "observation",
-            "title": "Titolo", "body": "Testo", "action": "submit",
-            "lock_version": str(draft.lock_version)}
+    data = {
+        "csrf_token": csrf_token(scene.client, edit),
+        "kind": "observation",
+        "title": "Titolo",
+        "body": "Testo",
+        "action": "submit",
+        "lock_version": str(draft.lock_version),
+    }
     first = scene.client.post(edit, data=data)
     second = scene.client.post(edit, data=data)
     assert first.headers["Location"] == second.headers["Location"] == f"/observations/{draft.id}/"
@@ -110,12 +126,20 @@ def test_incomplete_or_oversized_text_is_refused_and_kept_as_draft(db, scene, da
     assert 'aria-invalid="true"' in response.get_data(as_text=True)
     observations = _observations(db)
     assert all(o.state is ObservationState.DRAFT for o in observations)
-    assert db.session.scalar(select(func.count(Observation.id)).where(Observation.protocol_code.is_not(None))) == 0
+    assert (
+        db.session.scalar(
+            select(func.count(Observation.id)).where(Observation.protocol_code.is_not(None))
+        )
+        == 0
+    )
 
 
 def test_script_is_removed_from_the_text(db, scene):
-    _post_new(scene.client, scene.round.id,
-              data={"body": '<script>alert(1)</script><img src=x onerror="alert(2)">Testo'})
+    _post_new(
+        scene.client,
+        scene.round.id,
+        data={"body": '<script>alert(1)</script><img src=x onerror="alert(2)">Testo'},
+    )
     [observation] = _observations(db)
     assert "<script" not in observation.body_html and "onerror" not in observation.body_html
     assert "&lt;script&gt;" in observation.body_html  # typed text is shown, never run
@@ -126,12 +150,18 @@ def test_commenting_on_a_passage_keeps_its_words_and_offsets(db, scene):
     words = paragraph.text.split()[1:3]
     quote = " ".join(words)
     start = paragraph.text.index(quote)
-    _post_new(scene.client, scene.round.id, paragraph=paragraph.key, quote=quote,
-              start=start, end=start + len(quote))
+    _post_new(
+        scene.client,
+        scene.round.id,
+        paragraph=paragraph.key,
+        quote=quote,
+        start=start,
+        end=start + len(quote),
+    )
     [observation] = _observations(db)
     assert observation.target is Target.PASSAGE
     assert observation.paragraph_id == paragraph.id
-    assert paragraph.text[observation.quote_start:observation.quote_end] == quote
+    assert paragraph.text[observation.quote_start : observation.quote_end] == quote
 
 
 def test_wrong_offsets_are_corrected_from_the_words(db, scene):
@@ -139,7 +169,7 @@ def test_wrong_offsets_are_corrected_from_the_words(db, scene):
     quote = paragraph.text.split()[1]
     _post_new(scene.client, scene.round.id, paragraph=paragraph.key, quote=quote, start=0, end=2)
     [observation] = _observations(db)
-    assert paragraph.text[observation.quote_start:observation.quote_end] == quote
+    assert paragraph.text[observation.quote_start : observation.quote_end] == quote
 
 
 def test_a_quote_that_is_not_in_the_paragraph_is_refused(db, scene):
@@ -157,9 +187,7 @@ def test_a_section_of_another_plan_is_refused(db, scene, make_version):
 
     other = make_version(status=VersionStatus.FROZEN)
     foreign = next(load_tree(db.session, other).walk()).section
-    response = scene.client.get(
-        f"/rounds/{scene.round.id}/observations/new?section={foreign.key}x"
-    )
+    response = scene.client.get(f"/rounds/{scene.round.id}/observations/new?section={foreign.key}x")
     assert response.status_code == 302
     assert _observations(db) == []
 
@@ -184,9 +212,14 @@ class TestTheDeadline:
 
     def _submit(self, scene, draft):
         edit = f"/observations/{draft.id}/edit"
-        data = {"csrf_token": csrf_token(scene.client, edit), "kind": "observation",
-                "title": "Ultimo minuto", "body": "Testo finale", "action": "submit",
-                "lock_version": str(draft.lock_version)}
+        data = {
+            "csrf_token": csrf_token(scene.client, edit),
+            "kind": "observation",
+            "title": "Ultimo minuto",
+            "body": "Testo finale",
+            "action": "submit",
+            "lock_version": str(draft.lock_version),
+        }
         return scene.client.post(edit, data=data)
 
     def test_one_second_before_the_close_is_accepted(self, db, scene):
@@ -201,7 +234,9 @@ class TestTheDeadline:
         with time_machine.travel(scene.round.closes_at + timedelta(seconds=1), tick=False):
             response = self._submit(scene, draft)
         assert response.status_code == 422
-        assert "chiusa" in response.get_data(as_text=True) or "closed" in response.get_data(as_text=True)
+        assert "chiusa" in response.get_data(as_text=True) or "closed" in response.get_data(
+            as_text=True
+        )
         [kept] = _observations(db)
         assert kept.state is ObservationState.DRAFT
         assert kept.title == "Ultimo minuto" and "Testo finale" in kept.body_text
@@ -240,7 +275,9 @@ def test_a_correction_is_a_new_observation_that_references_the_first(db, scene):
     _post_new(scene.client, scene.round.id)
     [original] = _observations(db)
     receipt = f"/observations/{original.id}/"
-    response = scene.client.post(f"{receipt}correct", data={"csrf_token": csrf_token(scene.client, receipt)})
+    response = scene.client.post(
+        f"{receipt}correct", data={"csrf_token": csrf_token(scene.client, receipt)}
+    )
     draft_id = int(re.search(r"/observations/(\d+)/edit", response.headers["Location"]).group(1))
     draft = db.session.get(Observation, draft_id)
     assert draft.corrects_id == original.id and draft.is_draft

@@ -15,8 +15,9 @@ KINDS = list(OrganisationKind)
 @pytest.mark.parametrize(
     "config", ["only comuni", "only universities", "by zone", "by group", "everyone", "nobody"]
 )
-def test_eligibility_matrix(db, make_round, make_comune, make_zone, make_group, make_referent,
-                            kind, config):
+def test_eligibility_matrix(
+    db, make_round, make_comune, make_zone, make_group, make_referent, kind, config
+):
     zone = make_zone()
     organisation = make_comune(kind=kind, zone=zone if kind == OrganisationKind.COMUNE else None)
     group = make_group(members=[organisation])
@@ -42,8 +43,9 @@ def test_eligibility_matrix(db, make_round, make_comune, make_zone, make_group, 
     assert user_may_submit(referent, round_) is expected
 
 
-def test_an_inactive_organisation_or_referent_is_not_eligible(db, make_round, make_comune,
-                                                              make_referent):
+def test_an_inactive_organisation_or_referent_is_not_eligible(
+    db, make_round, make_comune, make_referent
+):
     round_ = make_round()
     organisation = make_comune()
     referent = make_referent(organisation)

@@ -58,43 +58,72 @@ def test_dates_and_prefix_are_checked(db, make_round, make_version):
     version = make_version(status=VersionStatus.FROZEN)
     now = utcnow()
     with pytest.raises(RoundError, match=""):
-        operations.create_round(db.session, version=version, title="x", instructions="",
-                                opens_at=now, closes_at=now - timedelta(hours=1),
-                                protocol_prefix="OK", actor=None)
+        operations.create_round(
+            db.session,
+            version=version,
+            title="x",
+            instructions="",
+            opens_at=now,
+            closes_at=now - timedelta(hours=1),
+            protocol_prefix="OK",
+            actor=None,
+        )
     db.session.rollback()
     with pytest.raises(RoundError):
-        operations.create_round(db.session, version=version, title="x", instructions="",
-                                opens_at=now, closes_at=now + timedelta(days=1),
-                                protocol_prefix="bad prefix!", actor=None)
+        operations.create_round(
+            db.session,
+            version=version,
+            title="x",
+            instructions="",
+            opens_at=now,
+            closes_at=now + timedelta(days=1),
+            protocol_prefix="bad prefix!",
+            actor=None,
+        )
     db.session.rollback()
     make_round(prefix="PSM2019")
     with pytest.raises(RoundError):
-        operations.create_round(db.session, version=version, title="x", instructions="",
-                                opens_at=now, closes_at=now + timedelta(days=1),
-                                protocol_prefix="psm2019", actor=None)
+        operations.create_round(
+            db.session,
+            version=version,
+            title="x",
+            instructions="",
+            opens_at=now,
+            closes_at=now + timedelta(days=1),
+            protocol_prefix="psm2019",
+            actor=None,
+        )
 
 
 def test_instructions_are_cleaned(db, make_round):
     round_ = make_round()
-    operations.update_round(db.session, round_, actor=None,
-                            instructions='<p onclick="x()">Ciao<script>alert(1)</script></p>')
+    operations.update_round(
+        db.session,
+        round_,
+        actor=None,
+        instructions='<p onclick="x()">Ciao<script>alert(1)</script></p>',
+    )
     assert round_.instructions == "<p>Ciao</p>"
 
 
 def test_while_open_only_some_settings_change(db, make_round):
     round_ = make_round(state=RoundState.OPEN)
-    operations.update_round(db.session, round_, actor=None,
-                            closes_at=round_.closes_at + timedelta(days=2))
+    operations.update_round(
+        db.session, round_, actor=None, closes_at=round_.closes_at + timedelta(days=2)
+    )
     with pytest.raises(RoundError):
         operations.update_round(db.session, round_, actor=None, protocol_prefix="OTHER")
 
 
-def test_opening_e_mails_the_eligible_referents(db, smtp, make_round, make_comune, make_referent,
-                                                 make_organisation):
+def test_opening_e_mails_the_eligible_referents(
+    db, smtp, make_round, make_comune, make_referent, make_organisation
+):
     comune = make_comune("Comune di Rho")
     referent = make_referent(comune, email="rho@example.org")
-    other = make_referent(make_organisation("Assolombarda", kind=OrganisationKind.ASSOCIAZIONE_CATEGORIA),
-                          email="asso@example.org")
+    other = make_referent(
+        make_organisation("Assolombarda", kind=OrganisationKind.ASSOCIAZIONE_CATEGORIA),
+        email="asso@example.org",
+    )
     make_referent(comune, email="gone@example.org", active=False)
     round_ = make_round(state=RoundState.SCHEDULED, kinds=(OrganisationKind.COMUNE,))
     operations.change_state(db.session, round_, "open", actor=None)
@@ -118,7 +147,11 @@ def test_the_clock_opens_reminds_and_closes(db, smtp, make_round, make_comune, m
     with time_machine.travel(start + timedelta(hours=2), tick=False):
         assert operations.apply_due_transitions(db.session)["opened"] == 1
         db.session.commit()
-        assert operations.apply_due_transitions(db.session) == {"opened": 0, "closed": 0, "reminded": 0}
+        assert operations.apply_due_transitions(db.session) == {
+            "opened": 0,
+            "closed": 0,
+            "reminded": 0,
+        }
     with time_machine.travel(start + timedelta(days=3, hours=1), tick=False):
         assert operations.apply_due_transitions(db.session)["reminded"] == 1
         db.session.commit()

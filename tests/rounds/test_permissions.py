@@ -17,21 +17,34 @@ GET_EXPECTED = {
     "/rounds/{round}/": {"anonymous": 302, "default": 200},
     "/rounds/{round}/edit": {"anonymous": 302, "moderator": 200, "admin": 200, "default": 403},
     "/rounds/{round}/s/{section}": {"anonymous": 302, "default": 200},
-    "/rounds/{round}/observations/new": {"anonymous": 302, "eligible referent": 200,
-                                         "default": 403},
+    "/rounds/{round}/observations/new": {
+        "anonymous": 302,
+        "eligible referent": 200,
+        "default": 403,
+    },
     "/rounds/{round}/intake": {"anonymous": 302, "moderator": 200, "admin": 200, "default": 403},
     "/observations/mine": {"anonymous": 302, "default": 200},
-    "/observations/{observation}/": {"anonymous": 302, "eligible referent": 200,
-                                     "moderator": 200, "editor": 200, "admin": 200,
-                                     "default": 404},
+    "/observations/{observation}/": {
+        "anonymous": 302,
+        "eligible referent": 200,
+        "moderator": 200,
+        "editor": 200,
+        "admin": 200,
+        "default": 404,
+    },
     "/track": {"default": 200},
 }
 
 POST_EXPECTED = {
     "/rounds/{round}/state": {"anonymous": 400, "moderator": 302, "admin": 302, "default": 403},
-    "/observations/{observation}/withdraw": {"anonymous": 400, "eligible referent": 302,
-                                             "moderator": 403, "editor": 403, "admin": 403,
-                                             "default": 404},
+    "/observations/{observation}/withdraw": {
+        "anonymous": 400,
+        "eligible referent": 302,
+        "moderator": 403,
+        "editor": 403,
+        "admin": 403,
+        "default": 404,
+    },
 }
 
 
@@ -43,11 +56,19 @@ def world(db, make_round, make_comune, make_referent, make_user):
     from app.plans.tree import load_tree
 
     section = next(load_tree(db.session, round_.version).walk()).section
-    draft = operations.start_draft(db.session, round_, author=author,
-                                   anchor=operations.Anchor(operations.Target.PLAN))
-    operations.save_draft(db.session, draft, user=author, title="T", body_html="<p>B</p>",
-                          kind=operations.ObservationKind.OBSERVATION, proposed_text=None,
-                          consent_public_name=False)
+    draft = operations.start_draft(
+        db.session, round_, author=author, anchor=operations.Anchor(operations.Target.PLAN)
+    )
+    operations.save_draft(
+        db.session,
+        draft,
+        user=author,
+        title="T",
+        body_html="<p>B</p>",
+        kind=operations.ObservationKind.OBSERVATION,
+        proposed_text=None,
+        consent_public_name=False,
+    )
     operations.submit(db.session, draft, actor=author)
     db.session.commit()
     from app.stakeholders.models import OrganisationKind

@@ -1,0 +1,44 @@
+"""Who may read and edit plans: named predicates, used by views and templates alike."""
+
+from __future__ import annotations
+
+from app.core.permissions import is_editor, is_staff
+from app.plans.models import Audience, Plan, PlanVersion
+
+
+def can_manage_plans(user) -> bool:
+    """Create plans, import texts, start, freeze and adopt versions."""
+    return is_editor(user)
+
+
+def _audience_allows(user, plan: Plan) -> bool:
+    if is_staff(user):
+        return True
+    if plan.audience is Audience.PUBLIC:
+        return True
+    if plan.audience is Audience.REGISTERED:
+        return bool(getattr(user, "is_authenticated", False))
+    return False
+
+
+def can_see_plan(user, plan: Plan) -> bool:
+    return _audience_allows(user, plan)
+
+
+def can_read_version(user, version: PlanVersion) -> bool:
+    """Drafts are for staff; frozen and adopted versions for the plan's audience."""
+    if version.is_draft:
+        return is_staff(user)
+    return _audience_allows(user, version.plan)
+
+
+def can_edit_version(user, version: PlanVersion) -> bool:
+    return is_editor(user) and version.is_draft
+
+
+PLAN_PREDICATES = {
+    "can_manage_plans": can_manage_plans,
+    "can_see_plan": can_see_plan,
+    "can_read_version": can_read_version,
+    "can_edit_version": can_edit_version,
+}
