@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-PASSWORD = "bench password 2026"
+PASSWORD = "bench password 2026"  # noqa: S105 - a throw-away benchmark database
 PER_USER = 5
 
 
@@ -178,7 +178,7 @@ def start_server(url: str, port: int, workers: int, threads: int) -> subprocess.
         "API_RATE_LIMIT_PER_MINUTE": "100000",
         "LOG_LEVEL": "WARNING",
     }
-    server = subprocess.Popen(
+    server = subprocess.Popen(  # noqa: S603 - our own gunicorn, fixed arguments
         [
             str(ROOT / ".venv/bin/gunicorn"),
             "--workers",
@@ -224,7 +224,8 @@ class Browser:
         if data is not None:
             body = urllib.parse.urlencode(data).encode()
             headers = {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
-        req = urllib.request.Request(self.base + path, data=body, headers=headers or {})
+        url = self.base + path  # always http://127.0.0.1:<port>
+        req = urllib.request.Request(url, data=body, headers=headers or {})  # noqa: S310
         try:
             with self.opener.open(req, timeout=120) as response:
                 return response.status, response.headers, response.read().decode()

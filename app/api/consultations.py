@@ -93,6 +93,10 @@ def get_round(round_id: int):
     return {**_round_summary(round_, utcnow()), "sections": sections}, 200
 
 
+def _invalid(message, field: str, detail) -> ApiError:
+    return ApiError(422, message, fields={field: [detail]})
+
+
 def _string(body: dict, name: str, *, required: bool = False, max_length: int = 100_000):
     value = body.get(name)
     if value is None:
@@ -182,7 +186,7 @@ def submit_observation(round_id: int):
     try:
         kind = ObservationKind(body.get("kind") or ObservationKind.OBSERVATION.value)
     except ValueError:
-        raise ApiError(422, _l("Unknown kind."), fields={"kind": [_l("Unknown kind.")]}) from None
+        raise _invalid(_l("Unknown kind."), "kind", _l("Unknown kind.")) from None
     quote = body.get("quote") if isinstance(body.get("quote"), dict) else {}
     files = _attachments(body)
     try:

@@ -133,9 +133,9 @@ def _locate_quote(text: str, quote: str, start: int | None, end: int | None) -> 
     """
     if len(quote) > QUOTE_MAX:
         raise ObservationError(_l("The quoted passage is too long."), "anchor")
-    if start is not None and end is not None and 0 <= start < end <= len(text):
-        if text[start:end] == quote:
-            return start, end
+    offsets_fit = start is not None and end is not None and 0 <= start < end <= len(text)
+    if offsets_fit and text[start:end] == quote:
+        return start, end
     wanted = quote.strip()
     found = text.find(wanted) if wanted else -1
     if found < 0:

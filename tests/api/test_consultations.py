@@ -39,7 +39,7 @@ def test_rounds_are_listed_with_their_text(client, db, referent_token, make_roun
 
 
 def test_submit_with_an_idempotency_key(client, db, referent_token):
-    round_, comune, referent, secret = referent_token
+    round_, _comune, _referent, secret = referent_token
     paragraph = next(p for _, p in load_tree(db.session, round_.version).paragraphs())
     quote = paragraph.text.split()[0]
     body = {
@@ -94,7 +94,7 @@ def test_submit_with_an_idempotency_key(client, db, referent_token):
 def test_bad_submissions_get_json_errors_and_store_nothing(
     client, db, referent_token, change, status, code
 ):
-    round_, comune, referent, secret = referent_token
+    round_, _comune, _referent, secret = referent_token
     body = {"title": "Titolo", "text": "<p>Testo</p>", **change}
     if change.get("paragraph") == "PARA":
         body["paragraph"] = next(

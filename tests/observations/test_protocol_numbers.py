@@ -6,6 +6,7 @@ import threading
 
 from sqlalchemy import select
 
+from app.accounts.models import User
 from app.extensions import db as _db
 from app.observations import operations
 from app.observations.models import Observation
@@ -43,6 +44,7 @@ def test_concurrent_submissions_get_unique_gap_free_numbers(
     batches = [_drafts(db, round_, r, PER_WORKER) for r in referents]
     # Every worker also tries an incomplete draft: refused, it must not use up a number.
     invalid = [_drafts(db, round_, r, 1, valid=False)[0] for r in referents]
+    user_ids = [referent.id for referent in referents]  # read here: threads use own sessions
     barrier = threading.Barrier(WORKERS)
     errors: list[BaseException] = []
 
@@ -50,10 +52,9 @@ def test_concurrent_submissions_get_unique_gap_free_numbers(
         try:
             with app.app_context():
                 barrier.wait()
-                user_id = referents[index].id
                 for observation_id in [*batches[index][:2], invalid[index], *batches[index][2:]]:
                     observation = _db.session.get(Observation, observation_id)
-                    user = _db.session.get(type(referents[index]), user_id)
+                    user = _db.session.get(User, user_ids[index])
                     try:
                         operations.submit(_db.session, observation, actor=user)
                         _db.session.commit()
@@ -91,13 +92,14 @@ def test_the_same_draft_submitted_at_once_is_registered_once(
     round_ = make_round()
     referent = make_referent(make_comune())
     [draft_id] = _drafts(db, round_, referent, 1)
+    referent_id = referent.id
     barrier = threading.Barrier(4)
     outcomes: list[str] = []
 
     def work() -> None:
         with app.app_context():
             observation = _db.session.get(Observation, draft_id)
-            user = _db.session.get(type(referent), referent.id)
+            user = _db.session.get(User, referent_id)
             barrier.wait()
             try:
                 operations.submit(_db.session, observation, actor=user)

@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
+from app.core.db import utcnow
 from app.notifications.operations import deliver_due
 from app.observations import receipts
 from app.observations.models import Observation, ObservationState, Target
@@ -91,7 +92,7 @@ def test_a_double_submission_makes_one_observation(db, scene):
 
 
 def test_submitting_a_draft_twice_lands_on_the_same_receipt(db, scene):
-    response, _, _ = _post_new(scene.client, scene.round.id, action="save")
+    _response, _, _ = _post_new(scene.client, scene.round.id, action="save")
     [draft] = _observations(db)
     assert draft.state is ObservationState.DRAFT and draft.protocol_code is None
     edit = f"/observations/{draft.id}/edit"
@@ -141,8 +142,9 @@ def test_script_is_removed_from_the_text(db, scene):
         data={"body": '<script>alert(1)</script><img src=x onerror="alert(2)">Testo'},
     )
     [observation] = _observations(db)
-    assert "<script" not in observation.body_html and "onerror" not in observation.body_html
-    assert "&lt;script&gt;" in observation.body_html  # typed text is shown, never run
+    # What was typed is kept as text, shown and never run: no element comes out of it.
+    assert "<script" not in observation.body_html and "<img" not in observation.body_html
+    assert "&lt;script&gt;" in observation.body_html and "&lt;img" in observation.body_html
 
 
 def test_commenting_on_a_passage_keeps_its_words_and_offsets(db, scene):
@@ -207,6 +209,9 @@ def test_an_ineligible_referent_cannot_write(db, app, scene, make_comune, make_r
 
 class TestTheDeadline:
     def _draft(self, db, scene):
+        # A deadline within the session's lifetime (sessions expire after 8 idle hours).
+        scene.round.closes_at = utcnow() + timedelta(minutes=30)
+        db.session.commit()
         _post_new(scene.client, scene.round.id, action="save")
         return _observations(db)[0]
 
@@ -251,7 +256,7 @@ class TestTheDeadline:
 
 
 def test_withdrawal_is_recorded_not_deleted(db, scene):
-    response, _, _ = _post_new(scene.client, scene.round.id)
+    _response, _, _ = _post_new(scene.client, scene.round.id)
     [observation] = _observations(db)
     receipt = f"/observations/{observation.id}/"
     token = csrf_token(scene.client, receipt)
@@ -262,6 +267,8 @@ def test_withdrawal_is_recorded_not_deleted(db, scene):
 
 
 def test_no_withdrawal_after_the_close(db, scene):
+    scene.round.closes_at = utcnow() + timedelta(minutes=30)
+    db.session.commit()
     _post_new(scene.client, scene.round.id)
     [observation] = _observations(db)
     receipt = f"/observations/{observation.id}/"

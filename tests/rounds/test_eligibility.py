@@ -1,4 +1,4 @@
-"""Each kind of organisation × each way a round can admit participants."""
+"""Each kind of organisation by each way a round can admit participants."""
 
 from __future__ import annotations
 

@@ -159,8 +159,8 @@ def test_the_clock_opens_reminds_and_closes(db, smtp, make_round, make_comune, m
     with time_machine.travel(start + timedelta(days=5, seconds=1), tick=False):
         assert operations.apply_due_transitions(db.session)["closed"] == 1
         db.session.commit()
+        deliver_due(db.session)
     assert db.session.get(Round, round_.id).state is RoundState.CLOSED
-    deliver_due(db.session)
     subjects = [m["Subject"] for m in smtp.inbox.to("rho@example.org")]
     assert len(subjects) == 2  # opened, then the reminder
     actions = db.session.scalars(

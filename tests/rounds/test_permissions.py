@@ -1,4 +1,4 @@
-"""Every round and observation page × every role, GET and POST."""
+"""Every round and observation page by every role, GET and POST."""
 
 from __future__ import annotations
 
