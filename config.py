@@ -113,6 +113,8 @@ class Config:
     #: Attachments: the largest file, and how many per observation.
     ATTACHMENT_MAX_BYTES = _int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
     ATTACHMENTS_MAX_COUNT = _int("ATTACHMENTS_MAX_COUNT", 5)
+    #: Look-ups on the public "follow an observation" page per client address and minute.
+    TRACK_ATTEMPTS_PER_MINUTE = _int("TRACK_ATTEMPTS_PER_MINUTE", 20)
     #: The longest observation text (longer ones go in an attachment).
     OBSERVATION_MAX_CHARS = _int("OBSERVATION_MAX_CHARS", 30_000)
 

@@ -198,9 +198,9 @@ def start_server(url: str, port: int, workers: int, threads: int) -> subprocess.
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)
             return server
-        except (urllib.error.URLError, ConnectionError):
+        except OSError:  # refused, reset, or timed out while the workers boot
             time.sleep(0.2)
     server.kill()
     raise RuntimeError("gunicorn did not start")

@@ -310,8 +310,10 @@ def submit(
     actor: User,
     now: datetime | None = None,
     check_eligibility: bool = True,
+    send_receipt: bool = True,
 ) -> Observation:
-    """Register the draft: protocol number, digest, receipt e-mail, audit entry."""
+    """Register the draft: protocol number, digest, receipt e-mail (unless ``send_receipt`` is
+    false: demo data sends nothing), audit entry."""
     now = now or utcnow()
     if observation.state is not ObservationState.DRAFT:
         raise AlreadySubmitted(observation)
@@ -331,11 +333,18 @@ def submit(
     if missing:
         first_field, message = next(iter(missing.items()))
         raise ObservationError(message, first_field)
-    _register(session, observation, late=late, now=now)
+    _register(session, observation, late=late, now=now, send_receipt=send_receipt)
     return observation
 
 
-def _register(session: Session, observation: Observation, *, late: bool, now: datetime) -> None:
+def _register(
+    session: Session,
+    observation: Observation,
+    *,
+    late: bool,
+    now: datetime,
+    send_receipt: bool = True,
+) -> None:
     round_ = observation.round
     number = session.execute(
         update(ProtocolCounter)
@@ -381,7 +390,8 @@ def _register(session: Session, observation: Observation, *, late: bool, now: da
         late=late,
         digest=fingerprint,
     )
-    _queue_receipt(session, observation)
+    if send_receipt:
+        _queue_receipt(session, observation)
 
 
 def _queue_receipt(session: Session, observation: Observation) -> None:

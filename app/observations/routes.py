@@ -5,6 +5,7 @@ import secrets
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     make_response,
     redirect,
@@ -19,6 +20,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
+from app.api.ratelimit import limiter
 from app.core.db import utcnow
 from app.core.security import public
 from app.core.timezones import local_to_utc
@@ -462,6 +464,10 @@ def track():
     found = None
     status = 200
     if form.validate_on_submit():
+        client = request.remote_addr or "unknown"
+        limit = current_app.config["TRACK_ATTEMPTS_PER_MINUTE"]
+        if limiter.hit(f"track:{client}", limit) is not None:
+            abort(429)
         observation = db.session.scalar(
             select(Observation).where(
                 Observation.protocol_code == form.protocol.data.strip().upper()

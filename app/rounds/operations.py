@@ -163,9 +163,17 @@ def _plain(value):
 
 
 def change_state(
-    session: Session, round_: Round, action: str, *, actor: User | None, now: datetime | None = None
+    session: Session,
+    round_: Round,
+    action: str,
+    *,
+    actor: User | None,
+    now: datetime | None = None,
+    announce: bool = True,
 ) -> None:
-    """Apply a life-cycle action (schedule, unschedule, open, close, start_review, conclude)."""
+    """Apply a life-cycle action (schedule, unschedule, open, close, start_review, conclude).
+
+    Opening e-mails the eligible referents unless ``announce`` is false (demo data)."""
     now = now or utcnow()
     before = round_.state
     if action == "open":
@@ -174,7 +182,8 @@ def change_state(
         if now < round_.opens_at:
             round_.opens_at = now  # opened early by hand: the window starts now
         round_.open(now)
-        _announce(session, round_, "rounds/email/opened")
+        if announce:
+            _announce(session, round_, "rounds/email/opened")
     elif action == "close":
         round_.close(now)
         if now < round_.closes_at:
