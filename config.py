@@ -44,6 +44,8 @@ class Config:
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'traccia.db'}"
     )
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    #: SQLite only: seconds a write waits for the database lock before failing with 503.
+    SQLITE_BUSY_TIMEOUT_SECONDS = _int("SQLITE_BUSY_TIMEOUT_SECONDS", 60)
 
     #: Name of the public body that runs the consultations, shown in the page header.
     TRACCIA_OWNER_NAME = os.environ.get("TRACCIA_OWNER_NAME", "Città metropolitana di Milano")

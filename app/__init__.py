@@ -29,6 +29,9 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     _configure_logging(app)
+    from app.core import db as db_module
+
+    db_module.SQLITE_BUSY_TIMEOUT_MS = app.config["SQLITE_BUSY_TIMEOUT_SECONDS"] * 1000
 
     _init_extensions(app)
     _register_blueprints(app)
