@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapped, Session, deferred, mapped_column, relationshi
 
 from app.accounts.models import User
 from app.core.db import Base, UTCDateTime, enum_type, utcnow
+from app.core.refusals import Refusal
 from app.plans.models import Paragraph, Section
 from app.rounds.models import Round
 from app.stakeholders.models import Organisation
@@ -64,13 +65,8 @@ class Channel(enum.StrEnum):
 INTAKE_CHANNELS = (Channel.PEC, Channel.LETTER, Channel.EMAIL, Channel.MEETING)
 
 
-class ObservationError(ValueError):
+class ObservationError(Refusal):
     """A refusal to show the user as it is (the message is translatable)."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
 
 
 class ImmutableObservationError(ObservationError):

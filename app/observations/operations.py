@@ -65,6 +65,17 @@ class Anchor:
     quote_start: int | None = None
     quote_end: int | None = None
 
+    @classmethod
+    def of(cls, observation: Observation) -> Anchor:
+        return cls(**{name: getattr(observation, name) for name in ANCHOR_FIELDS})
+
+    def fields(self) -> dict:
+        """The observation's columns this anchor fills."""
+        return {name: getattr(self, name) for name in ANCHOR_FIELDS}
+
+
+ANCHOR_FIELDS = ("target", "section", "paragraph", "quote_text", "quote_start", "quote_end")
+
 
 # Text typed in a form ----------------------------------------------------------------------
 
@@ -197,12 +208,7 @@ def start_draft(
         author=author,
         channel=Channel.WEB,
         kind=kind,
-        target=anchor.target,
-        section=anchor.section,
-        paragraph=anchor.paragraph,
-        quote_text=anchor.quote_text,
-        quote_start=anchor.quote_start,
-        quote_end=anchor.quote_end,
+        **anchor.fields(),
     )
     session.add(observation)
     session.flush()
@@ -488,14 +494,7 @@ def start_correction(
     """A new draft that corrects a submitted observation (which stays as it was)."""
     if original.is_draft:
         raise ObservationError(_l("A draft can simply be edited."))
-    anchor = Anchor(
-        original.target,
-        original.section,
-        original.paragraph,
-        original.quote_text,
-        original.quote_start,
-        original.quote_end,
-    )
+    anchor = Anchor.of(original)
     draft = start_draft(
         session, original.round, author=user, anchor=anchor, kind=original.kind, now=now
     )
@@ -562,12 +561,7 @@ def record_intake(
         received_at=received_at,
         signatory=(signatory or "").strip() or None,
         kind=kind,
-        target=anchor.target,
-        section=anchor.section,
-        paragraph=anchor.paragraph,
-        quote_text=anchor.quote_text,
-        quote_start=anchor.quote_start,
-        quote_end=anchor.quote_end,
+        **anchor.fields(),
         title=(title or "").strip()[:TITLE_MAX],
         body_html=body_html,
         body_text=plain_text(body_html),

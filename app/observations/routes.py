@@ -22,6 +22,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.api.ratelimit import limiter
 from app.core.db import utcnow
+from app.core.refusals import show_refusal
 from app.core.security import public
 from app.core.timezones import local_to_utc
 from app.extensions import db
@@ -73,14 +74,6 @@ def _int_arg(name: str) -> int | None:
     return int(value) if value.isdigit() and len(value) < 9 else None
 
 
-def _form_error(form, error: ObservationError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error.message)]
-    else:
-        flash(str(error.message), "danger")
-
-
 def _round_for_writing(round_id: int) -> Round:
     round_ = db.session.get(Round, round_id)
     if round_ is None or not can_see_round(current_user, round_):
@@ -95,6 +88,14 @@ def _own(observation_id: int) -> Observation:
     if observation is None or not operations.can_follow(current_user, observation):
         abort(404)
     return observation
+
+
+def _attachment(observation_id: int, attachment_id: int) -> tuple[Observation, Attachment]:
+    observation = _own(observation_id)
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or attachment.observation_id != observation.id:
+        abort(404)
+    return observation, attachment
 
 
 def _anchor_from_request(round_: Round) -> operations.Anchor:
@@ -137,7 +138,7 @@ def _save_and_maybe_submit(observation: Observation, form: ObservationForm, new:
         _save_from_form(observation, form)
     except ObservationError as error:
         db.session.rollback()
-        _form_error(form, error)
+        show_refusal(form, error)
         return None
     db.session.commit()
     if request.form.get("action") != "submit":
@@ -153,7 +154,7 @@ def _submit(observation: Observation, form):
         return redirect(url_for("observations.receipt", observation_id=already.observation.id))
     except ObservationError as error:
         db.session.rollback()
-        _form_error(form, error)
+        show_refusal(form, error)
         flash(_("Your text is kept as a draft."), "info")
         return None
     db.session.commit()
@@ -191,7 +192,7 @@ def new_observation(round_id: int):
                 )
             except ObservationError as error:
                 db.session.rollback()
-                _form_error(form, error)
+                show_refusal(form, error)
                 return render_template(
                     "observations/edit.html",
                     form=form,
@@ -227,14 +228,7 @@ def edit(observation_id: int):
         form.body.data = operations.html_as_text(observation.body_html)
         form.kind.data = observation.kind.value
         form.lock_version.data = str(observation.lock_version)
-    anchor = operations.Anchor(
-        observation.target,
-        observation.section,
-        observation.paragraph,
-        observation.quote_text,
-        observation.quote_start,
-        observation.quote_end,
-    )
+    anchor = operations.Anchor.of(observation)
     if form.validate_on_submit():
         if form.lock_version.data and form.lock_version.data != str(observation.lock_version):
             flash(
@@ -273,10 +267,7 @@ def edit(observation_id: int):
 
 @bp.post("/observations/<int:observation_id>/attachments/<int:attachment_id>/remove")
 def remove_attachment(observation_id: int, attachment_id: int):
-    observation = _own(observation_id)
-    attachment = db.session.get(Attachment, attachment_id)
-    if attachment is None or attachment.observation_id != observation.id:
-        abort(404)
+    observation, attachment = _attachment(observation_id, attachment_id)
     try:
         operations.remove_attachment(db.session, observation, attachment, user=current_user)
     except ObservationError as error:
@@ -291,10 +282,7 @@ def remove_attachment(observation_id: int, attachment_id: int):
 @bp.get("/observations/<int:observation_id>/attachments/<int:attachment_id>")
 def download(observation_id: int, attachment_id: int):
     """Always a download, never rendered inline, with the type found in its content."""
-    observation = _own(observation_id)
-    attachment = db.session.get(Attachment, attachment_id)
-    if attachment is None or attachment.observation_id != observation.id:
-        abort(404)
+    _, attachment = _attachment(observation_id, attachment_id)
     response = make_response(attachment.data)
     response.headers["Content-Type"] = attachment.content_type
     response.headers["Content-Disposition"] = _attachment_disposition(attachment.filename)
@@ -444,7 +432,7 @@ def intake(round_id: int):
             )
         except ObservationError as error:
             db.session.rollback()
-            _form_error(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("Recorded as %(protocol)s.", protocol=observation.protocol_code), "success")

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
 from app.core.db import Base, UTCDateTime, enum_type, utcnow
+from app.core.refusals import Refusal
 from app.plans.models import PlanVersion
 from app.stakeholders.models import Group, OrganisationKind, Zone
 
@@ -38,13 +39,8 @@ class RoundState(enum.StrEnum):
     CONCLUDED = "concluded"
 
 
-class RoundError(ValueError):
+class RoundError(Refusal):
     """A refusal to show the user as it is (the message is translatable)."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
 
 
 round_groups = Table(

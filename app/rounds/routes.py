@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from app.core.db import utcnow
+from app.core.refusals import show_refusal
 from app.core.timezones import local_to_utc, utc_to_local
 from app.extensions import db
 from app.observations.models import Observation, ObservationState
@@ -128,14 +129,6 @@ def _values(form: RoundForm) -> dict:
     }
 
 
-def _form_error(form, error: RoundError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error.message)]
-    else:
-        flash(str(error.message), "danger")
-
-
 @bp.route("/new", methods=["GET", "POST"])
 def new_round():
     if not can_manage_rounds(current_user):
@@ -147,7 +140,7 @@ def new_round():
             round_ = operations.create_round(db.session, actor=current_user, **_values(form))
         except RoundError as error:
             db.session.rollback()
-            _form_error(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("Round created. Schedule it when it is ready."), "success")
@@ -171,7 +164,7 @@ def edit_round(round_id: int):
             operations.update_round(db.session, round_, actor=current_user, **_values(form))
         except RoundError as error:
             db.session.rollback()
-            _form_error(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("Changes saved."), "success")

@@ -57,7 +57,7 @@ def test_a_round_needs_participants_before_scheduling(db, make_round):
 def test_dates_and_prefix_are_checked(db, make_round, make_version):
     version = make_version(status=VersionStatus.FROZEN)
     now = utcnow()
-    with pytest.raises(RoundError, match=""):
+    with pytest.raises(RoundError):
         operations.create_round(
             db.session,
             version=version,
