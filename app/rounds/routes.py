@@ -7,10 +7,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from wtforms.fields.choices import SelectChoice
 
 from app.core.db import utcnow
+from app.core.permissions import is_staff
 from app.core.refusals import show_refusal
 from app.core.timezones import local_to_utc, utc_to_local
 from app.extensions import db
@@ -79,13 +80,17 @@ def _managed_round(round_id: int) -> Round:
 def list_rounds():
     query = (
         select(Round)
-        .options(selectinload(Round.groups), selectinload(Round.zones))
+        .options(
+            selectinload(Round.groups),
+            selectinload(Round.zones),
+            joinedload(Round.version).joinedload(PlanVersion.plan),
+        )
         .order_by(Round.closes_at.desc(), Round.id.desc())
     )
-    if not can_manage_rounds(current_user):
-        query = query.where(Round.state.not_in([RoundState.DRAFT]))
-    rounds = [r for r in db.session.scalars(query) if can_see_round(current_user, r)]
-    return render_template("rounds/list.html", rounds=rounds, now=utcnow())
+    if not is_staff(current_user):  # as can_see_round decides, in SQL so that pages are right
+        query = query.where(Round.state != RoundState.DRAFT)
+    page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
+    return render_template("rounds/list.html", page=page, rounds=page.items, now=utcnow())
 
 
 def _fill_choices(form: RoundForm) -> None:
