@@ -34,11 +34,19 @@ def _queries(client, path) -> int:
 
 def _observe(db, round_, author, times):
     for _ in range(times):
-        draft = operations.start_draft(db.session, round_, author=author,
-                                       anchor=operations.Anchor(operations.Target.PLAN))
-        operations.save_draft(db.session, draft, user=author, title="T", body_html="<p>B</p>",
-                              kind=operations.ObservationKind.OBSERVATION, proposed_text=None,
-                              consent_public_name=False)
+        draft = operations.start_draft(
+            db.session, round_, author=author, anchor=operations.Anchor(operations.Target.PLAN)
+        )
+        operations.save_draft(
+            db.session,
+            draft,
+            user=author,
+            title="T",
+            body_html="<p>B</p>",
+            kind=operations.ObservationKind.OBSERVATION,
+            proposed_text=None,
+            consent_public_name=False,
+        )
         operations.submit(db.session, draft, actor=author, send_receipt=False)
     db.session.commit()
 
@@ -59,10 +67,10 @@ def test_round_and_section_pages_do_not_grow_with_the_text_or_observations(
 ):
     from app.plans.models import VersionStatus
 
-    small = make_round(version=make_version(status=VersionStatus.FROZEN,
-                                            text=generated_text(3)))
-    large = make_round(version=make_version(status=VersionStatus.FROZEN,
-                                            text=generated_text(30, 5)))
+    small = make_round(version=make_version(status=VersionStatus.FROZEN, text=generated_text(3)))
+    large = make_round(
+        version=make_version(status=VersionStatus.FROZEN, text=generated_text(30, 5))
+    )
     comune = make_comune()
     referent = make_referent(comune)
     _observe(db, large, referent, 12)
@@ -78,8 +86,9 @@ def test_round_and_section_pages_do_not_grow_with_the_text_or_observations(
     )
 
 
-def test_my_observations_does_not_grow_with_observations(app, db, make_round, make_comune,
-                                                          make_referent):
+def test_my_observations_does_not_grow_with_observations(
+    app, db, make_round, make_comune, make_referent
+):
     round_ = make_round()
     referent = make_referent(make_comune())
     client = app.test_client()
