@@ -110,7 +110,7 @@ def _anchor_from_request(round_: Round) -> operations.Anchor:
     )
 
 
-def _save_from_form(observation: Observation, form: ObservationForm) -> None:
+def _save_text(observation: Observation, form: ObservationForm) -> None:
     operations.save_draft(
         db.session,
         observation,
@@ -121,6 +121,9 @@ def _save_from_form(observation: Observation, form: ObservationForm) -> None:
         proposed_text=form.proposed_text.data,
         consent_public_name=bool(form.consent_public_name.data),
     )
+
+
+def _attach_upload(observation: Observation, form: ObservationForm) -> None:
     upload = form.attachment.data
     if upload and getattr(upload, "filename", ""):
         operations.add_attachment(
@@ -132,15 +135,17 @@ def _save_from_form(observation: Observation, form: ObservationForm) -> None:
         )
 
 
-def _save_and_maybe_submit(observation: Observation, form: ObservationForm, new: bool):
-    """Save the draft (committed first: nothing typed is ever lost), then submit if asked."""
-    try:
-        _save_from_form(observation, form)
-    except ObservationError as error:
-        db.session.rollback()
-        show_refusal(form, error)
-        return None
-    db.session.commit()
+def _save_and_maybe_submit(observation: Observation, form: ObservationForm):
+    """Save the text (committed first: nothing typed is ever lost), then the attachment (a
+    refused file loses nothing else), then submit if asked."""
+    for step in (_save_text, _attach_upload):
+        try:
+            step(observation, form)
+        except ObservationError as error:
+            db.session.rollback()
+            show_refusal(form, error)
+            return None
+        db.session.commit()
     if request.form.get("action") != "submit":
         flash(_("Draft saved. It is not sent until you submit it."), "success")
         return redirect(url_for("observations.edit", observation_id=observation.id))
@@ -201,7 +206,7 @@ def new_observation(round_id: int):
                     observation=None,
                 ), 422
             observation.form_token = token
-        response = _save_and_maybe_submit(observation, form, new=True)
+        response = _save_and_maybe_submit(observation, form)
         if response is not None:
             return response
         return render_template(
@@ -245,7 +250,7 @@ def edit(observation_id: int):
                 anchor=anchor,
                 observation=observation,
             ), 409
-        response = _save_and_maybe_submit(observation, form, new=False)
+        response = _save_and_maybe_submit(observation, form)
         if response is not None:
             return response
         form.lock_version.data = str(db.session.get(Observation, observation.id).lock_version)
