@@ -540,16 +540,18 @@ def record_intake(
         raise ObservationError(_l("The date received cannot be in the future."), "received_at")
     if not organisation.active:
         raise ObservationError(_l("This organisation is not active."), "organisation_id")
-    if round_.state not in (RoundState.OPEN, RoundState.CLOSED, RoundState.SCHEDULED):
+    if round_.state in (RoundState.DRAFT, RoundState.CONCLUDED):
         raise ObservationError(_l("This round does not take observations now."))
-    accepted, late = round_.accepts_at(received_at)
-    if not accepted and received_at >= round_.closes_at:
+    # What counts is when it reached the body, not when staff record it (which may be after the
+    # close, or during the review).
+    if received_at < round_.opens_at:
+        raise ObservationError(_l("It arrived before the round opened."), "received_at")
+    late = received_at >= round_.closes_at
+    if late and not round_.accept_late:
         raise ObservationError(
             _l("It arrived after the close, and this round does not accept late observations."),
             "received_at",
         )
-    if not accepted:
-        raise ObservationError(_l("It arrived before the round opened."), "received_at")
     if not originals:
         raise ObservationError(_l("Attach the original document as received."), "original")
     body_html = clean_html(body_html or "")

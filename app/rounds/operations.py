@@ -105,20 +105,18 @@ def update_round(session: Session, round_: Round, *, actor: User, **values) -> N
     """Change a round's settings; while it is open only the deadline and a few others."""
     if round_.state in (RoundState.IN_REVIEW, RoundState.CONCLUDED, RoundState.CLOSED):
         raise RoundError(_l("A closed round can no longer be changed."))
-    if round_.state is RoundState.OPEN:
-        refused = {k for k, v in values.items() if getattr_current(round_, k) != v}
-        refused -= EDITABLE_WHILE_OPEN
-        if refused:
-            raise RoundError(
-                _l(
-                    "While the round is open only the instructions, the deadline, late "
-                    "submissions and reminders can change."
-                )
-            )
     if "instructions" in values:
         values["instructions"] = clean_html(values["instructions"])
     if "protocol_prefix" in values:
         values["protocol_prefix"] = values["protocol_prefix"].strip().upper()
+    changed = {k for k, v in values.items() if not _same(getattr_current(round_, k), v)}
+    if round_.state is RoundState.OPEN and changed - EDITABLE_WHILE_OPEN:
+        raise RoundError(
+            _l(
+                "While the round is open only the instructions, the deadline, late "
+                "submissions and reminders can change."
+            )
+        )
     _check(
         session,
         version=values.get("version", round_.version),
@@ -128,10 +126,9 @@ def update_round(session: Session, round_: Round, *, actor: User, **values) -> N
         round_=round_,
     )
     changes = {}
-    for name, value in values.items():
+    for name in sorted(changed):
+        value = values[name]
         before = getattr_current(round_, name)
-        if before == value:
-            continue
         changes[name] = [_plain(before), _plain(value)]
         if name == "kinds":
             round_.set_kinds(value)
@@ -150,6 +147,15 @@ def getattr_current(round_: Round, name: str):
     if name in ("groups", "zones"):
         return list(getattr(round_, name))
     return getattr(round_, name)
+
+
+def _same(before, after) -> bool:
+    """Equal as the form can express it: groups and zones as sets, times to the minute."""
+    if isinstance(before, list) or isinstance(after, list):
+        return {getattr(v, "id", v) for v in before} == {getattr(v, "id", v) for v in after}
+    if isinstance(before, datetime) and isinstance(after, datetime):
+        return before.replace(second=0, microsecond=0) == after.replace(second=0, microsecond=0)
+    return before == after
 
 
 def _plain(value):

@@ -112,3 +112,25 @@ def test_only_moderators_and_admins_record_intake(logged_in, make_round, make_co
     round_ = make_round()
     client, _ = logged_in(role)
     assert client.get(f"/rounds/{round_.id}/intake").status_code == 403
+
+
+@pytest.mark.parametrize("state", ["closed", "in_review"])
+def test_an_on_time_pec_can_be_recorded_after_the_close(
+    db, logged_in, make_round, make_comune, state
+):
+    from app.rounds import operations as rounds
+    from app.rounds.models import RoundState
+
+    now = utcnow()
+    round_ = make_round(opens_at=now - timedelta(days=10), closes_at=now + timedelta(hours=1))
+    rounds.change_state(db.session, round_, "close", actor=None, now=now)
+    round_.closes_at = now - timedelta(hours=1)
+    if state == "in_review":
+        rounds.change_state(db.session, round_, "start_review", actor=None)
+    db.session.commit()
+    assert round_.state in (RoundState.CLOSED, RoundState.IN_REVIEW)
+    client, _ = logged_in(Role.MODERATOR)
+    on_time = utc_to_local(now - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    response = _intake(client, round_, make_comune(), received_at=on_time)
+    assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
+    assert not db.session.scalars(select(Observation)).one().late

@@ -167,3 +167,41 @@ def test_the_clock_opens_reminds_and_closes(db, smtp, make_round, make_comune, m
         select(AuditEntry.action).where(AuditEntry.object_type == "rounds").order_by(AuditEntry.id)
     ).all()
     assert actions[-3:] == ["round.open", "round.reminded", "round.close"]
+
+
+def test_the_deadline_of_an_open_round_can_be_extended_through_the_form(
+    db, logged_in, make_round, make_group, make_zone, make_comune
+):
+    from app.accounts.models import Role
+    from app.core.timezones import utc_to_local
+    from tests.fixtures.factories import csrf_token
+
+    groups = [make_group("Zeta"), make_group("Alfa")]  # stored order differs from id order
+    zones = [make_zone("Sud"), make_zone("Nord")]
+    round_ = make_round(state=RoundState.SCHEDULED, groups=groups, zones=zones)
+    operations.change_state(db.session, round_, "open", actor=None)  # "open now": seconds
+    db.session.commit()
+    client, _ = logged_in(Role.MODERATOR)
+    path = f"/rounds/{round_.id}/edit"
+    new_close = round_.closes_at + timedelta(days=7)
+    data = {
+        "csrf_token": csrf_token(client, path),
+        "plan_version_id": str(round_.plan_version_id),
+        "title": round_.title,
+        "instructions": round_.instructions,
+        "opens_at": utc_to_local(round_.opens_at).strftime("%Y-%m-%dT%H:%M"),
+        "closes_at": utc_to_local(new_close).strftime("%Y-%m-%dT%H:%M"),
+        "protocol_prefix": round_.protocol_prefix.lower(),
+        "kinds": [k.value for k in round_.kinds],
+        "groups": [str(g.id) for g in groups],
+        "zones": [str(z.id) for z in zones],
+        "publish_after_close": "y",
+        "reminder_days": "3",
+    }
+    response = client.post(path, data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)[-1500:]
+    db.session.expire_all()
+    stored = db.session.get(Round, round_.id)
+    assert stored.closes_at.replace(second=0, microsecond=0) == new_close.replace(
+        second=0, microsecond=0
+    )
