@@ -48,6 +48,11 @@ TITLE_MAX = 300
 QUOTE_MAX = 5_000
 
 
+class ChangedMeanwhile(ObservationError):
+    """The draft was saved elsewhere (another tab) between loading and submitting it: what
+    would be registered is not what the author saw, so nothing is registered."""
+
+
 class AlreadySubmitted(Exception):
     """The draft was submitted meanwhile (a double click, a retry): show its receipt."""
 
@@ -195,6 +200,7 @@ def start_draft(
     anchor: Anchor,
     kind: ObservationKind = ObservationKind.OBSERVATION,
     now: datetime | None = None,
+    form_token: str | None = None,
 ) -> Observation:
     now = now or utcnow()
     if not user_may_submit(author, round_):
@@ -208,6 +214,7 @@ def start_draft(
         author=author,
         channel=Channel.WEB,
         kind=kind,
+        form_token=form_token,
         **anchor.fields(),
     )
     session.add(observation)
@@ -248,6 +255,18 @@ def save_draft(
     session.flush()
 
 
+def holds(observation: Observation, **content) -> bool:
+    """Whether the draft already holds this content (as ``save_draft`` would store it)."""
+    body_html = clean_html(content["body_html"] or "")
+    return (
+        observation.title == (content["title"] or "").strip()[:TITLE_MAX]
+        and observation.body_html == body_html
+        and observation.kind == content["kind"]
+        and observation.proposed_text == ((content["proposed_text"] or "").strip() or None)
+        and observation.consent_public_name == content["consent_public_name"]
+    )
+
+
 def add_attachment(
     session: Session, observation: Observation, *, user: User | None, filename: str, data: bytes
 ) -> Attachment:
@@ -263,6 +282,9 @@ def add_attachment(
         checked = check_attachment(filename, data, max_bytes=config["ATTACHMENT_MAX_BYTES"])
     except AttachmentError as error:
         raise ObservationError(error.message, "attachment") from None
+    for existing in observation.attachments:
+        if existing.sha256 == checked.sha256:
+            return existing  # the same file twice (e.g. a double click) is kept once
     attachment = Attachment(
         filename=checked.filename,
         content_type=checked.content_type,
@@ -271,6 +293,7 @@ def add_attachment(
         data=checked.data,
     )
     observation.attachments.append(attachment)
+    observation.updated_at = utcnow()  # the content changed: bump the version the digest checks
     session.flush()
     return attachment
 
@@ -283,6 +306,7 @@ def remove_attachment(
         raise ObservationError(_l("No such attachment."))
     observation.attachments.remove(attachment)
     session.delete(attachment)
+    observation.updated_at = utcnow()  # the content changed: bump the version the digest checks
     session.flush()
 
 
@@ -360,11 +384,16 @@ def _register(
     ).scalar_one()
     code = round_.protocol_code(number)
     fingerprint = receipts.digest(observation, protocol_code=code, submitted_at=now)
-    # One guarded UPDATE: only a draft becomes submitted, so a second submission of the same
-    # draft (a double click, a concurrent retry) changes no row.
+    # One guarded UPDATE: only the draft as it was read becomes submitted. A second submission
+    # (a double click, a concurrent retry) or a save from another tab in between changes no
+    # row, so the digest always describes exactly what is stored.
     result = session.execute(
         update(Observation)
-        .where(Observation.id == observation.id, Observation.state == ObservationState.DRAFT)
+        .where(
+            Observation.id == observation.id,
+            Observation.state == ObservationState.DRAFT,
+            Observation.lock_version == observation.lock_version,
+        )
         .values(
             state=ObservationState.SUBMITTED,
             protocol_number=number,
@@ -384,7 +413,15 @@ def _register(
         # is the one place an operation rolls back, and why callers commit a draft first.
         observation_id = observation.id
         session.rollback()
-        raise AlreadySubmitted(session.get(Observation, observation_id))
+        stored = session.get(Observation, observation_id)
+        if stored.is_draft:
+            raise ChangedMeanwhile(
+                _l(
+                    "This draft was changed in another window meanwhile: check it and submit "
+                    "it again."
+                )
+            )
+        raise AlreadySubmitted(stored)
     session.refresh(observation)
     record(
         session,

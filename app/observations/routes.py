@@ -17,7 +17,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
 
 from app.api.ratelimit import limiter
@@ -110,17 +112,18 @@ def _anchor_from_request(round_: Round) -> operations.Anchor:
     )
 
 
+def _content(form: ObservationForm) -> dict:
+    return {
+        "title": form.title.data or "",
+        "body_html": operations.text_as_html(form.body.data or ""),
+        "kind": ObservationKind(form.kind.data or ObservationKind.OBSERVATION.value),
+        "proposed_text": form.proposed_text.data,
+        "consent_public_name": bool(form.consent_public_name.data),
+    }
+
+
 def _save_text(observation: Observation, form: ObservationForm) -> None:
-    operations.save_draft(
-        db.session,
-        observation,
-        user=current_user,
-        title=form.title.data or "",
-        body_html=operations.text_as_html(form.body.data or ""),
-        kind=ObservationKind(form.kind.data or ObservationKind.OBSERVATION.value),
-        proposed_text=form.proposed_text.data,
-        consent_public_name=bool(form.consent_public_name.data),
-    )
+    operations.save_draft(db.session, observation, user=current_user, **_content(form))
 
 
 def _attach_upload(observation: Observation, form: ObservationForm) -> None:
@@ -135,28 +138,68 @@ def _attach_upload(observation: Observation, form: ObservationForm) -> None:
         )
 
 
-def _save_and_maybe_submit(observation: Observation, form: ObservationForm):
+def _registered_meanwhile(observation_id: int):
+    """After a race with another request on the same draft (a double click, a second tab):
+    its receipt if the other request registered it, else None (the draft, reloaded)."""
+    db.session.rollback()
+    stored = db.session.get(Observation, observation_id)
+    if stored is not None and not stored.is_draft:
+        return redirect(url_for("observations.receipt", observation_id=stored.id))
+    return None
+
+
+def _conflict() -> None:
+    flash(
+        _(
+            "This draft was changed in another window meanwhile. Your text is below, not "
+            "saved: copy what you need, reload the page, and save again."
+        ),
+        "danger",
+    )
+
+
+def _save_and_maybe_submit(observation: Observation, form: ObservationForm, now):
     """Save the text (committed first: nothing typed is ever lost), then the attachment (a
-    refused file loses nothing else), then submit if asked."""
+    refused file loses nothing else), then submit if asked. ``now`` is when the request
+    arrived: waiting for the database never makes a submission late."""
+    observation_id = observation.id
     for step in (_save_text, _attach_upload):
         try:
             step(observation, form)
+            db.session.commit()
         except ObservationError as error:
             db.session.rollback()
+            stored = db.session.get(Observation, observation_id)
+            if stored is not None and not stored.is_draft:  # registered by the first click
+                return redirect(url_for("observations.receipt", observation_id=stored.id))
             show_refusal(form, error)
             return None
-        db.session.commit()
+        except (IntegrityError, StaleDataError):
+            receipt = _registered_meanwhile(observation_id)
+            if receipt is not None:
+                return receipt
+            stored = db.session.get(Observation, observation_id)
+            if step is _save_text and operations.holds(stored, **_content(form)):
+                observation = stored  # a double click: the other copy saved the same text
+                continue
+            _conflict()
+            return None
     if request.form.get("action") != "submit":
         flash(_("Draft saved. It is not sent until you submit it."), "success")
         return redirect(url_for("observations.edit", observation_id=observation.id))
-    return _submit(observation, form)
+    return _submit(observation, form, now)
 
 
-def _submit(observation: Observation, form):
+def _submit(observation: Observation, form, now):
     try:
-        operations.submit(db.session, observation, actor=current_user, now=utcnow())
+        operations.submit(db.session, observation, actor=current_user, now=now)
     except operations.AlreadySubmitted as already:
         return redirect(url_for("observations.receipt", observation_id=already.observation.id))
+    except operations.ChangedMeanwhile:
+        receipt = _registered_meanwhile(observation.id)
+        if receipt is None:
+            _conflict()
+        return receipt
     except ObservationError as error:
         db.session.rollback()
         show_refusal(form, error)
@@ -168,6 +211,7 @@ def _submit(observation: Observation, form):
 
 @bp.route("/rounds/<int:round_id>/observations/new", methods=["GET", "POST"])
 def new_observation(round_id: int):
+    arrived = utcnow()
     round_ = _round_for_writing(round_id)
     try:
         anchor = _anchor_from_request(round_)
@@ -193,8 +237,21 @@ def new_observation(round_id: int):
         else:
             try:
                 observation = operations.start_draft(
-                    db.session, round_, author=current_user, anchor=anchor
+                    db.session,
+                    round_,
+                    author=current_user,
+                    anchor=anchor,
+                    now=arrived,
+                    form_token=token,
                 )
+                db.session.commit()
+            except IntegrityError:
+                # The same form arrived twice at once and the other copy made the draft.
+                db.session.rollback()
+                twin = db.session.scalar(select(Observation).where(Observation.form_token == token))
+                if twin is None or twin.author_id != current_user.id:
+                    raise
+                return redirect(url_for("observations.edit", observation_id=twin.id))
             except ObservationError as error:
                 db.session.rollback()
                 show_refusal(form, error)
@@ -205,8 +262,7 @@ def new_observation(round_id: int):
                     anchor=anchor,
                     observation=None,
                 ), 422
-            observation.form_token = token
-        response = _save_and_maybe_submit(observation, form)
+        response = _save_and_maybe_submit(observation, form, arrived)
         if response is not None:
             return response
         return render_template(
@@ -223,6 +279,7 @@ def new_observation(round_id: int):
 
 @bp.route("/observations/<int:observation_id>/edit", methods=["GET", "POST"])
 def edit(observation_id: int):
+    arrived = utcnow()
     observation = _own(observation_id)
     if not observation.is_draft:
         return redirect(url_for("observations.receipt", observation_id=observation.id))
@@ -250,7 +307,7 @@ def edit(observation_id: int):
                 anchor=anchor,
                 observation=observation,
             ), 409
-        response = _save_and_maybe_submit(observation, form)
+        response = _save_and_maybe_submit(observation, form, arrived)
         if response is not None:
             return response
         form.lock_version.data = str(db.session.get(Observation, observation.id).lock_version)
