@@ -9,12 +9,13 @@ from datetime import datetime
 from flask import current_app, g
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from app.api.errors import ApiError
 from app.api.routes import bp
 from app.api.views import api_view, json_body
 from app.core.db import utcnow
+from app.core.permissions import is_staff
 from app.core.urls import absolute_url
 from app.extensions import db
 from app.observations import operations, receipts
@@ -27,9 +28,10 @@ from app.observations.models import (
     ObservationKind,
     OutsideWindowError,
 )
+from app.plans.models import PlanVersion
 from app.plans.tree import load_tree
 from app.rounds.eligibility import user_may_submit
-from app.rounds.models import Round
+from app.rounds.models import Round, RoundState
 from app.rounds.permissions import can_manage_rounds, can_see_round
 from app.stakeholders.models import Organisation
 
@@ -63,14 +65,15 @@ def _visible_round(round_id: int) -> Round:
 @bp.get("/rounds")
 @api_view
 def list_rounds():
-    user = g.api_token.user
-    rounds = db.session.scalars(
+    query = (
         select(Round)
-        .options(selectinload(Round.groups), selectinload(Round.zones))
+        .options(joinedload(Round.version).joinedload(PlanVersion.plan))
         .order_by(Round.closes_at.desc(), Round.id.desc())
     )
+    if not is_staff(g.api_token.user):  # what can_see_round allows, in SQL
+        query = query.where(Round.state != RoundState.DRAFT)
     now = utcnow()
-    return {"rounds": [_round_summary(r, now) for r in rounds if can_see_round(user, r)]}, 200
+    return {"rounds": [_round_summary(r, now) for r in db.session.scalars(query)]}, 200
 
 
 @bp.get("/rounds/<int:round_id>")
@@ -116,6 +119,50 @@ def _string(body: dict, name: str, *, required: bool = False, max_length: int = 
             422, _l("%(name)s is too long.", name=name), fields={name: [_l("Too long.")]}
         )
     return value
+
+
+def _boolean(body: dict, name: str) -> bool:
+    value = body.get(name, False)
+    if not isinstance(value, bool):
+        raise _invalid(
+            _l("%(name)s must be true or false.", name=name), name, _l("Must be true or false.")
+        )
+    return value
+
+
+def _identifier(body: dict, name: str) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
+        raise _invalid(
+            _l("%(name)s must be a positive whole number.", name=name),
+            name,
+            _l("Must be a positive whole number."),
+        )
+    return value
+
+
+def _quote(body: dict) -> dict:
+    quote = body.get("quote")
+    if quote is None:
+        return {}
+    if not isinstance(quote, dict) or not isinstance(quote.get("text"), str):
+        raise _invalid(
+            _l("quote must be an object with the quoted text."),
+            "quote",
+            _l("Must be an object with a text."),
+        )
+    for offset in ("start", "end"):
+        if offset in quote and (
+            isinstance(quote[offset], bool) or not isinstance(quote[offset], int)
+        ):
+            raise _invalid(
+                _l("quote must be an object with the quoted text."),
+                "quote",
+                _l("Offsets must be whole numbers."),
+            )
+    return quote
 
 
 def _attachments(body: dict) -> list[tuple[str, bytes]]:
@@ -187,7 +234,7 @@ def submit_observation(round_id: int):
         kind = ObservationKind(body.get("kind") or ObservationKind.OBSERVATION.value)
     except ValueError:
         raise _invalid(_l("Unknown kind."), "kind", _l("Unknown kind.")) from None
-    quote = body.get("quote") if isinstance(body.get("quote"), dict) else {}
+    quote = _quote(body)
     files = _attachments(body)
     try:
         anchor = operations.resolve_anchor(
@@ -210,7 +257,7 @@ def submit_observation(round_id: int):
 
 
 def _submit_as_participant(round_, body, anchor, kind, files, user) -> Observation:
-    organisation_id = body.get("organisation_id")
+    organisation_id = _identifier(body, "organisation_id")
     if organisation_id is not None and organisation_id != user.organisation_id:
         raise ApiError(403, _l("A referent speaks only for their own organisation."))
     if not user_may_submit(user, round_):
@@ -225,7 +272,7 @@ def _submit_as_participant(round_, body, anchor, kind, files, user) -> Observati
         body_html=_string(body, "text", required=True),
         kind=kind,
         proposed_text=_string(body, "proposed_text", max_length=20_000),
-        consent_public_name=bool(body.get("consent_public_name", False)),
+        consent_public_name=_boolean(body, "consent_public_name"),
     )
     for filename, data in files:
         operations.add_attachment(db.session, observation, user=user, filename=filename, data=data)
@@ -244,7 +291,8 @@ def _record_intake(round_, body, anchor, kind, channel_name, files) -> Observati
         ) from None
     if channel not in INTAKE_CHANNELS:
         raise ApiError(422, _l("Unknown channel."), fields={"channel": [_l("Unknown channel.")]})
-    organisation = db.session.get(Organisation, body.get("organisation_id") or 0)
+    organisation_id = _identifier(body, "organisation_id")
+    organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
     if organisation is None:
         raise ApiError(
             422,
@@ -281,7 +329,7 @@ def _record_intake(round_, body, anchor, kind, channel_name, files) -> Observati
         title=_string(body, "title", required=True, max_length=300),
         body_html=_string(body, "text", required=True),
         proposed_text=_string(body, "proposed_text", max_length=20_000),
-        consent_public_name=bool(body.get("consent_public_name", False)),
+        consent_public_name=_boolean(body, "consent_public_name"),
         originals=files,
     )
     return observation

@@ -15,7 +15,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.observations.models import Channel, ObservationKind
+from app.observations.models import INTAKE_CHANNELS, Channel, ObservationKind
 
 KIND_LABELS = {
     ObservationKind.OBSERVATION: _l("Observation"),
@@ -58,10 +58,7 @@ class IntakeForm(FlaskForm):
     organisation_id = SelectField(_l("Organisation"), coerce=int, validators=[DataRequired()])
     channel = SelectField(
         _l("Arrived by"),
-        choices=[
-            SelectChoice(c.value, CHANNEL_LABELS[c])
-            for c in (Channel.PEC, Channel.LETTER, Channel.EMAIL, Channel.MEETING)
-        ],
+        choices=[SelectChoice(c.value, CHANNEL_LABELS[c]) for c in INTAKE_CHANNELS],
         validators=[DataRequired()],
     )
     received_at = DateTimeLocalField(

@@ -231,13 +231,30 @@ def _locked(obj: Observation | None) -> bool:
     return obj is not None and _stored_state(obj) not in (None, ObservationState.DRAFT)
 
 
+def _owners(session: Session, attachment: Attachment) -> list[Observation]:
+    """Every observation the attachment belongs or belonged to in this flush (moving one
+    away from a submitted observation is a change to that observation too)."""
+    state = inspect(attachment)
+    ids = set(state.attrs.observation_id.history.deleted) | {attachment.observation_id}
+    ids |= {o.id for o in state.attrs.observation.history.deleted if o is not None}
+    owners = [attachment.observation] if attachment.observation is not None else []
+    with session.no_autoflush:
+        owners += [session.get(Observation, i) for i in ids if i is not None]
+    return [o for o in owners if o is not None]
+
+
 @event.listens_for(Session, "before_flush")
 def _refuse_changes_to_submitted(session: Session, flush_context, instances) -> None:
     refused = _l("A submitted observation cannot be changed: send a correction instead.")
     for obj in session.dirty:
         if isinstance(obj, Observation) and _locked(obj) and session.is_modified(obj):
             changed = {a.key for a in inspect(obj).attrs if a.history.has_changes()}
-            if changed - _MUTABLE_AFTER_SUBMISSION - {"attachments"}:
+            if changed - _MUTABLE_AFTER_SUBMISSION:
+                raise ImmutableObservationError(refused)
+            if "state" in changed and not (
+                _stored_state(obj) is ObservationState.SUBMITTED
+                and obj.state is ObservationState.WITHDRAWN
+            ):  # the only change of state after submission is the withdrawal
                 raise ImmutableObservationError(refused)
     for obj in session.deleted:
         if isinstance(obj, Observation) and _locked(obj):
@@ -245,7 +262,8 @@ def _refuse_changes_to_submitted(session: Session, flush_context, instances) -> 
                 _l("A submitted observation is never deleted: it can be withdrawn.")
             )
     for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, Attachment) and _locked(obj.observation):
+        if isinstance(obj, Attachment):
             if obj in session.dirty and not session.is_modified(obj):
                 continue
-            raise ImmutableObservationError(refused)
+            if any(_locked(owner) for owner in _owners(session, obj)):
+                raise ImmutableObservationError(refused)

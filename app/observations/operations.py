@@ -339,7 +339,6 @@ def submit(
     *,
     actor: User,
     now: datetime | None = None,
-    check_eligibility: bool = True,
     send_receipt: bool = True,
 ) -> Observation:
     """Register the draft: protocol number, digest, receipt e-mail (unless ``send_receipt`` is
@@ -348,16 +347,15 @@ def submit(
     if observation.state is not ObservationState.DRAFT:
         raise AlreadySubmitted(observation)
     round_ = observation.round
-    if check_eligibility:
-        if observation.author_id != actor.id:
-            raise ObservationError(_l("Only the author can submit a draft."))
-        if not user_may_submit(actor, round_) or (
-            observation.organisation_id is not None
-            and observation.organisation_id != actor.organisation_id
-        ):
-            raise NotEligibleError(
-                _l("Your organisation is not among those taking part in this round.")
-            )
+    if observation.author_id != actor.id:
+        raise ObservationError(_l("Only the author can submit a draft."))
+    if not user_may_submit(actor, round_) or (
+        observation.organisation_id is not None
+        and observation.organisation_id != actor.organisation_id
+    ):
+        raise NotEligibleError(
+            _l("Your organisation is not among those taking part in this round.")
+        )
     late = _require_window(round_, now)
     missing = problems(observation)
     if missing:
@@ -442,7 +440,7 @@ def _queue_receipt(session: Session, observation: Observation) -> None:
     if observation.channel in INTAKE_CHANNELS:
         # Recorded by staff: the receipt goes to the organisation's address, if any.
         organisation = observation.organisation
-        address = organisation.pec or organisation.email if organisation else None
+        address = (organisation.pec or organisation.email) if organisation else None
         if not address:
             return
         to, locale, name = address, None, organisation.name

@@ -88,6 +88,11 @@ def test_submit_with_an_idempotency_key(client, db, referent_token):
             "invalid_input",
         ),
         ({"organisation_id": 999999}, 403, "forbidden"),
+        ({"consent_public_name": "false"}, 422, "invalid_input"),
+        ({"quote": "some words"}, 422, "invalid_input"),
+        ({"organisation_id": True}, 422, "invalid_input"),
+        ({"organisation_id": {"a": 1}}, 422, "invalid_input"),
+        ({"organisation_id": 10**20}, 422, "invalid_input"),
         ({"channel": "pec", "organisation_id": 1}, 403, "forbidden"),
     ],
 )

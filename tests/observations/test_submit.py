@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.core.db import utcnow
 from app.notifications.operations import deliver_due
-from app.observations import receipts
+from app.observations import operations, receipts
 from app.observations.models import Observation, ObservationState, Target
 from tests.fixtures.factories import csrf_token
 
@@ -308,3 +308,63 @@ def test_my_observations_lists_mine_and_my_organisations(db, scene, logged_in, a
     _post_new(scene.client, scene.round.id, action="save", data={"title": "Bozza privata"})
     page = scene.client.get("/observations/mine").get_data(as_text=True)
     assert f"{scene.round.protocol_prefix}-0001" in page and "Bozza privata" in page
+
+
+class TestImmutabilityBelowTheViews:
+    """What no route does, the ORM refuses too."""
+
+    def _submitted_with_attachment(self, db, scene):
+        from tests.observations.test_files import MINIMAL_PDF
+
+        draft = operations.start_draft(
+            db.session, scene.round, author=scene.referent, anchor=operations.Anchor(Target.PLAN)
+        )
+        operations.save_draft(
+            db.session,
+            draft,
+            user=scene.referent,
+            title="T",
+            body_html="<p>B</p>",
+            kind=draft.kind,
+            proposed_text=None,
+            consent_public_name=False,
+        )
+        operations.add_attachment(
+            db.session, draft, user=scene.referent, filename="a.pdf", data=MINIMAL_PDF
+        )
+        operations.submit(db.session, draft, actor=scene.referent, send_receipt=False)
+        db.session.commit()
+        return draft
+
+    def test_an_attachment_cannot_be_removed_from_the_collection(self, db, scene):
+        from app.observations.models import ImmutableObservationError
+
+        observation = self._submitted_with_attachment(db, scene)
+        observation.attachments.remove(observation.attachments[0])
+        with pytest.raises(ImmutableObservationError):
+            db.session.commit()
+        db.session.rollback()
+
+    def test_an_attachment_cannot_be_moved_to_a_draft(self, db, scene):
+        from app.observations.models import ImmutableObservationError
+
+        observation = self._submitted_with_attachment(db, scene)
+        draft = operations.start_draft(
+            db.session, scene.round, author=scene.referent, anchor=operations.Anchor(Target.PLAN)
+        )
+        observation.attachments[0].observation = draft
+        with pytest.raises(ImmutableObservationError):
+            db.session.commit()
+        db.session.rollback()
+
+    def test_a_withdrawal_cannot_be_undone(self, db, scene):
+        from app.observations.models import ImmutableObservationError
+
+        observation = self._submitted_with_attachment(db, scene)
+        operations.withdraw(db.session, observation, user=scene.referent, reason="")
+        db.session.commit()
+        observation.state = ObservationState.SUBMITTED
+        observation.withdrawn_at = None
+        with pytest.raises(ImmutableObservationError):
+            db.session.commit()
+        db.session.rollback()
