@@ -63,11 +63,11 @@ run: migrate
 	@echo
 	@trap 'kill $$(jobs -p) 2>/dev/null' EXIT; \
 	  $(BIN)/python -m aiosmtpd -n -c aiosmtpd.handlers.Debugging -l 127.0.0.1:$(DEV_MAIL_PORT) & \
-	  MAIL_SERVER=127.0.0.1 MAIL_PORT=$(DEV_MAIL_PORT) $(FLASK) outbox run & \
+	  MAIL_SERVER=127.0.0.1 MAIL_PORT=$(DEV_MAIL_PORT) $(FLASK) worker run & \
 	  MAIL_SERVER=127.0.0.1 MAIL_PORT=$(DEV_MAIL_PORT) $(FLASK) run --host $(HOST) --port $(PORT)
 
 worker: migrate
-	$(FLASK) outbox run
+	$(FLASK) worker run
 
 test: setup test-sqlite test-postgresql
 

@@ -44,6 +44,8 @@ class Config:
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'traccia.db'}"
     )
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    #: SQLite only: seconds a write waits for the database lock before failing with 503.
+    SQLITE_BUSY_TIMEOUT_SECONDS = _int("SQLITE_BUSY_TIMEOUT_SECONDS", 60)
 
     #: Name of the public body that runs the consultations, shown in the page header.
     TRACCIA_OWNER_NAME = os.environ.get("TRACCIA_OWNER_NAME", "Città metropolitana di Milano")
@@ -109,6 +111,14 @@ class Config:
     API_AUTH_FAILURES_PER_MINUTE = _int("API_AUTH_FAILURES_PER_MINUTE", 20)
     #: How long an Idempotency-Key is remembered.
     API_IDEMPOTENCY_TTL_SECONDS = _int("API_IDEMPOTENCY_TTL_SECONDS", 24 * 3600)
+
+    #: Attachments: the largest file, and how many per observation.
+    ATTACHMENT_MAX_BYTES = _int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+    ATTACHMENTS_MAX_COUNT = _int("ATTACHMENTS_MAX_COUNT", 5)
+    #: Look-ups on the public "follow an observation" page per client address and minute.
+    TRACK_ATTEMPTS_PER_MINUTE = _int("TRACK_ATTEMPTS_PER_MINUTE", 20)
+    #: The longest observation text (longer ones go in an attachment).
+    OBSERVATION_MAX_CHARS = _int("OBSERVATION_MAX_CHARS", 30_000)
 
     BABEL_DEFAULT_LOCALE = "it"
     BABEL_DEFAULT_TIMEZONE = "Europe/Rome"

@@ -29,6 +29,9 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     _configure_logging(app)
+    from app.core import db as db_module
+
+    db_module.SQLITE_BUSY_TIMEOUT_MS = app.config["SQLITE_BUSY_TIMEOUT_SECONDS"] * 1000
 
     _init_extensions(app)
     _register_blueprints(app)
@@ -71,11 +74,15 @@ def _register_blueprints(app: Flask) -> None:
     from app.api.routes import bp as api_bp
     from app.core.routes import bp as core_bp
     from app.notifications.routes import bp as outbox_bp
+    from app.observations.routes import bp as observations_bp
     from app.plans.routes import bp as plans_bp
+    from app.rounds.routes import bp as rounds_bp
     from app.stakeholders.routes import bp as stakeholders_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(outbox_bp)
+    app.register_blueprint(rounds_bp)
+    app.register_blueprint(observations_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
@@ -86,13 +93,17 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from app.accounts.cli import users_cli
+    from app.cli import worker_cli
     from app.core.cli import demo_cli
     from app.core.i18n_cli import i18n_cli
     from app.notifications.cli import outbox_cli
+    from app.rounds.cli import rounds_cli
     from app.stakeholders.cli import orgs_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(i18n_cli)
+    app.cli.add_command(rounds_cli)
+    app.cli.add_command(worker_cli)
     app.cli.add_command(orgs_cli)

@@ -4,6 +4,7 @@ from app.accounts.models import LoginFailure, PasswordToken, Role, User, UserRol
 from app.api.models import ApiToken, IdempotencyRecord
 from app.core.audit import AuditEntry
 from app.notifications.models import OutboxMessage, OutboxStatus
+from app.observations.models import Attachment, Observation
 from app.plans.models import (
     Paragraph,
     ParagraphLineage,
@@ -12,6 +13,7 @@ from app.plans.models import (
     PlanVersion,
     Section,
 )
+from app.rounds.models import ProtocolCounter, Round
 from app.stakeholders.models import (
     Group,
     Invitation,
@@ -24,12 +26,14 @@ from app.stakeholders.models import (
 
 __all__ = [
     "ApiToken",
+    "Attachment",
     "AuditEntry",
     "Group",
     "IdempotencyRecord",
     "Invitation",
     "InvitationState",
     "LoginFailure",
+    "Observation",
     "Organisation",
     "OrganisationKind",
     "OutboxMessage",
@@ -40,7 +44,9 @@ __all__ = [
     "Plan",
     "PlanImport",
     "PlanVersion",
+    "ProtocolCounter",
     "Role",
+    "Round",
     "Section",
     "User",
     "UserRole",

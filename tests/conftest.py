@@ -25,6 +25,7 @@ pytest_plugins = [
     "tests.fixtures.factories",
     "tests.fixtures.mail",
     "tests.fixtures.browser",
+    "tests.fixtures.rounds",
     "tests.fixtures.stakeholders",
     "tests.fixtures.plans",
 ]

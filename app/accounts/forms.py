@@ -21,6 +21,7 @@ ROLE_LABELS = {
     Role.EDITOR: _l("Plan editor"),
     Role.MODERATOR: _l("Moderator"),
     Role.STAKEHOLDER: _l("Stakeholder referent"),
+    Role.CITIZEN: _l("Registered citizen"),
 }
 
 

@@ -19,6 +19,8 @@ class Role(enum.StrEnum):
     EDITOR = "editor"
     MODERATOR = "moderator"
     STAKEHOLDER = "stakeholder"
+    #: A registered citizen, speaking for themselves (rounds may admit them).
+    CITIZEN = "citizen"
 
 
 def new_session_token() -> str:

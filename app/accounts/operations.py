@@ -18,6 +18,7 @@ from app.accounts.models import LoginFailure, PasswordToken, Role, User
 from app.accounts.passwords import hash_password, needs_rehash, verify_password
 from app.core.audit import record
 from app.core.db import utcnow
+from app.core.refusals import Refusal
 from app.core.urls import absolute_url
 from app.notifications.operations import queue_email
 from app.stakeholders.models import Organisation
@@ -26,13 +27,8 @@ PASSWORD_MIN_LENGTH = 10
 PASSWORD_MAX_LENGTH = 128
 
 
-class AccountError(ValueError):
+class AccountError(Refusal):
     """A refusal to show the user as it is (the message is translatable)."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
 
 
 def normalise_email(email: str) -> str:

@@ -30,6 +30,7 @@ from app.accounts.forms import (
 from app.accounts.models import Role, User
 from app.core.audit import AuditEntry
 from app.core.permissions import is_admin, require
+from app.core.refusals import show_refusal
 from app.core.security import public
 from app.core.urls import safe_next_url
 from app.extensions import db
@@ -39,14 +40,6 @@ bp = Blueprint("accounts", __name__)
 admin_bp = Blueprint("admin_users", __name__, url_prefix="/admin/users")
 
 PAGE_SIZE = 50
-
-
-def _form_error(form, error: operations.AccountError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error.message)]
-    else:
-        flash(str(error.message), "danger")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -109,7 +102,7 @@ def change_password():
             )
         except operations.AccountError as error:
             db.session.rollback()
-            _form_error(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             # The session token changed: log in again so that this session stays valid.
@@ -150,7 +143,7 @@ def reset_password(token: str):
             operations.reset_password(db.session, token, form.password.data)
         except operations.AccountError as error:
             db.session.rollback()
-            _form_error(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             if current_user.is_authenticated:
@@ -215,7 +208,7 @@ def new_user():
             )
         except operations.AccountError as error:
             db.session.rollback()
-            _form_error(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(
@@ -250,7 +243,7 @@ def edit_user(user_id: int):
             )
         except operations.AccountError as error:
             db.session.rollback()
-            _form_error(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("Changes saved."), "success")

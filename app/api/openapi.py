@@ -27,6 +27,112 @@ def _errors(*codes: str) -> dict:
     }
 
 
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(description: str, schema: dict) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _path_int(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+ROUND = {
+    "type": "object",
+    "required": ["id", "title", "state", "opens_at", "closes_at", "accepting"],
+    "properties": {
+        "id": {"type": "integer"},
+        "title": {"type": "string"},
+        "state": {
+            "type": "string",
+            "enum": ["draft", "scheduled", "open", "closed", "in_review", "concluded"],
+        },
+        "opens_at": {"type": "string", "format": "date-time"},
+        "closes_at": {"type": "string", "format": "date-time"},
+        "accepting": {"type": "boolean", "description": "Observations are taken now."},
+        "accept_late": {"type": "boolean"},
+        "protocol_prefix": {"type": "string"},
+        "plan": {
+            "type": "object",
+            "properties": {"slug": {"type": "string"}, "title": {"type": "string"}},
+        },
+        "version": {
+            "type": "object",
+            "properties": {"number": {"type": "integer"}, "label": {"type": "string"}},
+        },
+    },
+}
+
+OBSERVATION_INPUT = {
+    "type": "object",
+    "required": ["title", "text"],
+    "properties": {
+        "kind": {"type": "string", "enum": ["observation", "suggestion", "amendment"]},
+        "title": {"type": "string", "maxLength": 300},
+        "text": {"type": "string", "description": "HTML; cleaned to a small allow-list."},
+        "section": {"type": "string", "description": "A section key (see getRound)."},
+        "paragraph": {"type": "string", "description": "A paragraph key (see getRound)."},
+        "quote": {
+            "type": "object",
+            "description": "A passage of the paragraph: its exact words and, optionally, "
+            "their offsets in the paragraph's text.",
+            "properties": {
+                "text": {"type": "string"},
+                "start": {"type": "integer"},
+                "end": {"type": "integer"},
+            },
+        },
+        "proposed_text": {"type": "string", "description": "For amendments."},
+        "consent_public_name": {"type": "boolean"},
+        "attachments": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["filename", "content"],
+                "properties": {
+                    "filename": {"type": "string"},
+                    "content": {"type": "string", "contentEncoding": "base64"},
+                },
+            },
+            "description": "PDF, ODT or DOCX, checked by content.",
+        },
+        "organisation_id": {
+            "type": "integer",
+            "description": "Staff intake: the author organisation.",
+        },
+        "channel": {
+            "type": "string",
+            "enum": ["api", "pec", "letter", "email", "meeting"],
+            "description": "Staff intake: how it arrived (the first attachment is the original).",
+        },
+        "received_at": {"type": "string", "format": "date-time"},
+        "signatory": {"type": "string"},
+    },
+}
+
+RECEIPT = {
+    "type": "object",
+    "required": ["id", "protocol", "state", "submitted_at", "digest"],
+    "properties": {
+        "id": {"type": "integer"},
+        "protocol": {"type": "string", "examples": ["PSM2019-0042"]},
+        "state": {"type": "string", "enum": ["submitted", "withdrawn"]},
+        "channel": {"type": "string"},
+        "submitted_at": {"type": "string", "format": "date-time"},
+        "received_at": {"type": "string", "format": "date-time"},
+        "late": {"type": "boolean"},
+        "digest": {"type": "string", "description": "SHA-256 of what was registered."},
+        "verification_code": {
+            "type": "string",
+            "description": "Only in the answer to the submission.",
+        },
+        "receipt_url": {"type": "string", "format": "uri"},
+    },
+}
+
+
 def document() -> dict:
     return {
         "openapi": "3.1.0",
@@ -56,6 +162,70 @@ def document() -> dict:
                             },
                         },
                         **_errors("401", "429"),
+                    },
+                }
+            },
+            "/rounds": {
+                "get": {
+                    "summary": "The rounds the token's user may see",
+                    "operationId": "listRounds",
+                    "responses": {
+                        "200": _json(
+                            "The rounds.",
+                            {
+                                "type": "object",
+                                "properties": {"rounds": {"type": "array", "items": _ref("Round")}},
+                            },
+                        ),
+                        **_errors("401", "429"),
+                    },
+                }
+            },
+            "/rounds/{round_id}": {
+                "get": {
+                    "summary": "A round, with its text's sections and paragraph keys",
+                    "operationId": "getRound",
+                    "parameters": [_path_int("round_id")],
+                    "responses": {
+                        "200": _json("The round and its text.", _ref("RoundDetail")),
+                        **_errors("401", "404", "429"),
+                    },
+                }
+            },
+            "/rounds/{round_id}/observations": {
+                "post": {
+                    "summary": "Submit an observation (or, for staff, record one received "
+                    "by PEC, letter, e-mail or meeting)",
+                    "operationId": "submitObservation",
+                    "parameters": [
+                        _path_int("round_id"),
+                        {"$ref": "#/components/parameters/IdempotencyKey"},
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("ObservationInput")}},
+                    },
+                    "responses": {
+                        "201": _json("Registered: the receipt.", _ref("Receipt")),
+                        **_errors("400", "401", "403", "404", "409", "413", "415", "422", "429"),
+                    },
+                }
+            },
+            "/observations/{protocol}": {
+                "get": {
+                    "summary": "An observation's receipt and state, by protocol number",
+                    "operationId": "getObservation",
+                    "parameters": [
+                        {
+                            "name": "protocol",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "examples": ["PSM2019-0042"]},
+                        }
+                    ],
+                    "responses": {
+                        "200": _json("The receipt.", _ref("Receipt")),
+                        **_errors("401", "404", "429"),
                     },
                 }
             },
@@ -102,6 +272,41 @@ def document() -> dict:
                         }
                     },
                 },
+                "Round": ROUND,
+                "RoundDetail": {
+                    "allOf": [
+                        _ref("Round"),
+                        {
+                            "type": "object",
+                            "properties": {
+                                "sections": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "key": {"type": "string"},
+                                            "number": {"type": "string"},
+                                            "title": {"type": "string"},
+                                            "parent": {"type": ["string", "null"]},
+                                            "paragraphs": {
+                                                "type": "array",
+                                                "items": {
+                                                    "type": "object",
+                                                    "properties": {
+                                                        "key": {"type": "string"},
+                                                        "text": {"type": "string"},
+                                                    },
+                                                },
+                                            },
+                                        },
+                                    },
+                                }
+                            },
+                        },
+                    ]
+                },
+                "ObservationInput": OBSERVATION_INPUT,
+                "Receipt": RECEIPT,
                 "Me": {
                     "type": "object",
                     "required": ["id", "email", "display_name", "roles"],

@@ -105,3 +105,7 @@ def revoke(token_id: int):
     db.session.commit()
     flash(_("The token %(name)s has been revoked.", name=token.name), "success")
     return redirect(url_for("admin_api_tokens.tokens"))
+
+
+# The consultation endpoints register themselves on ``bp``.
+from app.api import consultations  # noqa: E402, F401

@@ -55,6 +55,11 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
+#: How long a SQLite connection waits for the write lock before giving up (set from the
+#: configuration by create_app). Under a deadline rush, waiting beats failing.
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     """WAL for concurrent readers, enforced foreign keys, and waiting instead of failing."""
@@ -63,7 +68,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
         return
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_MS)}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()

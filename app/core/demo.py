@@ -16,6 +16,7 @@ from app.accounts import operations as accounts
 from app.accounts.models import Role, User
 from app.core.db import utcnow
 from app.plans.demo import load_demo_plan
+from app.rounds.demo import load_demo_round
 from app.stakeholders import imports
 from app.stakeholders import operations as registry
 from app.stakeholders.models import Group, Invitation, Organisation, OrganisationKind, Zone
@@ -208,4 +209,5 @@ def load_demo(session: Session) -> list[str]:
         )
         created.append(f"invitation {email}")
     created.extend(load_demo_plan(session))
+    created.extend(load_demo_round(session, referent_email="referente@comune-rho.example"))
     return created

@@ -30,6 +30,19 @@ AUDIT_LABELS = {
     "outbox.requeued": _l("E-mail re-queued"),
     "api_token.created": _l("API token created"),
     "api_token.revoked": _l("API token revoked"),
+    "round.created": _l("Round created"),
+    "round.updated": _l("Round changed"),
+    "round.schedule": _l("Round scheduled"),
+    "round.unschedule": _l("Round back in preparation"),
+    "round.open": _l("Round opened"),
+    "round.close": _l("Round closed"),
+    "round.start_review": _l("Review started"),
+    "round.conclude": _l("Round concluded"),
+    "round.reminded": _l("Reminder sent"),
+    "observation.draft_started": _l("Draft started"),
+    "observation.submitted": _l("Observation submitted"),
+    "observation.recorded": _l("Observation recorded by staff"),
+    "observation.withdrawn": _l("Observation withdrawn"),
 }
 
 OUTBOX_STATUS_LABELS = {
@@ -63,6 +76,9 @@ def add_nav_item(endpoint: str, label, visible: Callable = lambda user: True, pr
 add_nav_item("core.home", _l("Home"), prefix="core.home")
 add_nav_item("plans.index", _l("Plans"))
 add_nav_item("admin_users.list_users", _l("Users"), is_admin)
+add_nav_item("rounds.list_rounds", _l("Consultations"), lambda user: user.is_authenticated)
+add_nav_item("observations.mine", _l("My observations"), lambda user: user.is_authenticated)
+add_nav_item("observations.track", _l("Follow an observation"))
 add_nav_item("admin_outbox.list_messages", _l("E-mail outbox"), is_admin)
 add_nav_item("admin_api_tokens.tokens", _l("API tokens"), is_admin)
 

@@ -25,6 +25,10 @@ TYPE_NAMES = {PDF: "PDF", ODT: "ODT", DOCX: "DOCX"}
 _DOCX_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
 #: A ZIP whose entries would expand beyond this is refused (zip bomb).
 MAX_EXPANDED_BYTES = 200 * 1024 * 1024
+#: The small entries read to tell the type are read at most this far: never a whole bomb.
+MAX_MANIFEST_BYTES = 256 * 1024
+#: Where OpenDocument keeps macros (Basic and scripts): refused, like DOCX's vbaProject.bin.
+ODT_MACRO_FOLDERS = ("Basic/", "Scripts/")
 
 
 class AttachmentError(ValueError):
@@ -63,15 +67,25 @@ def _zip_document_type(data: bytes) -> str | None:
         return None
     names = {entry.filename for entry in entries}
     try:
-        if "mimetype" in names and archive.read("mimetype").strip() == ODT.encode():
-            return ODT if "content.xml" in names else None
+        if "mimetype" in names and _read_capped(archive, "mimetype").strip() == ODT.encode():
+            macros = any(name.startswith(ODT_MACRO_FOLDERS) for name in names)
+            return ODT if "content.xml" in names and not macros else None
         if "[Content_Types].xml" in names and "word/document.xml" in names:
-            types = archive.read("[Content_Types].xml")
+            types = _read_capped(archive, "[Content_Types].xml")
             if _DOCX_MAIN.encode() in types and "word/vbaProject.bin" not in names:
                 return DOCX
-    except (zipfile.BadZipFile, OSError, KeyError, RuntimeError):
+    except (zipfile.BadZipFile, OSError, KeyError, RuntimeError, ValueError):
         return None
     return None
+
+
+def _read_capped(archive: zipfile.ZipFile, name: str) -> bytes:
+    """An entry's first bytes; an entry larger than the cap is not a real manifest."""
+    with archive.open(name) as entry:
+        data = entry.read(MAX_MANIFEST_BYTES + 1)
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise ValueError(f"{name} is implausibly large")
+    return data
 
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')

@@ -1,7 +1,7 @@
 """the database refuses changes to the text of a frozen or adopted version
 
 Revision ID: b7e06df6f507
-Revises: 30eb08758dab
+Revises: ad8963badfe3
 Create Date: 2026-11-22 06:10:00.000000
 
 The ORM refuses these changes first, with a message for the editor (app/plans/models.py); these
@@ -21,7 +21,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b7e06df6f507'
-down_revision = '30eb08758dab'
+down_revision = 'ad8963badfe3'
 branch_labels = None
 depends_on = None
 

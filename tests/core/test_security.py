@@ -28,6 +28,7 @@ PUBLIC_ENDPOINTS = {
     "plans.paragraph_link",
     "plans.diff",
     "api.openapi",
+    "observations.track",
 }
 
 

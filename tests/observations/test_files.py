@@ -132,3 +132,32 @@ def test_checked_file_carries_digest_and_a_safe_name():
 )
 def test_safe_filename_uses_the_detected_type(name, expected):
     assert safe_filename(name, PDF) == expected
+
+
+def test_an_odt_with_macros_is_refused():
+    with_macros = _zip(
+        {
+            "mimetype": ODT.encode(),
+            "content.xml": b"<office:document-content/>",
+            "Basic/Standard/Module1.xml": b"<script:module/>",
+        },
+        stored_first="mimetype",
+    )
+    assert detect_type(with_macros) is None
+
+
+def test_a_huge_manifest_is_not_read_whole(monkeypatch):
+    import tracemalloc
+
+    from app.observations import files
+
+    monkeypatch.setattr(files, "MAX_EXPANDED_BYTES", 100 * MB)
+    bomb = _zip({"[Content_Types].xml": b"<" + b" " * (40 * MB), "word/document.xml": b"x"})
+    assert len(bomb) < MB  # compresses to almost nothing
+    tracemalloc.start()
+    try:
+        assert detect_type(bomb) is None
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * MB

@@ -1,0 +1,111 @@
+"""Every round and observation page by every role, GET and POST."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.accounts.models import Role
+from app.observations import operations
+from tests.fixtures.factories import csrf_token, login
+
+ROLES = ["anonymous", "eligible referent", "other referent", "moderator", "editor", "admin"]
+
+#: What each role gets on GET: status code (302 to the login page for anonymous).
+GET_EXPECTED = {
+    "/rounds/": {"anonymous": 302, "default": 200},
+    "/rounds/new": {"anonymous": 302, "moderator": 200, "admin": 200, "default": 403},
+    "/rounds/{round}/": {"anonymous": 302, "default": 200},
+    "/rounds/{round}/edit": {"anonymous": 302, "moderator": 200, "admin": 200, "default": 403},
+    "/rounds/{round}/s/{section}": {"anonymous": 302, "default": 200},
+    "/rounds/{round}/observations/new": {
+        "anonymous": 302,
+        "eligible referent": 200,
+        "default": 403,
+    },
+    "/rounds/{round}/intake": {"anonymous": 302, "moderator": 200, "admin": 200, "default": 403},
+    "/observations/mine": {"anonymous": 302, "default": 200},
+    "/observations/{observation}/": {
+        "anonymous": 302,
+        "eligible referent": 200,
+        "moderator": 200,
+        "editor": 200,
+        "admin": 200,
+        "default": 404,
+    },
+    "/track": {"default": 200},
+}
+
+POST_EXPECTED = {
+    "/rounds/{round}/state": {"anonymous": 400, "moderator": 302, "admin": 302, "default": 403},
+    "/observations/{observation}/withdraw": {
+        "anonymous": 400,
+        "eligible referent": 302,
+        "moderator": 403,
+        "editor": 403,
+        "admin": 403,
+        "default": 404,
+    },
+}
+
+
+@pytest.fixture
+def world(db, make_round, make_comune, make_referent, make_user):
+    round_ = make_round()
+    comune = make_comune()
+    author = make_referent(comune)
+    from app.plans.tree import load_tree
+
+    section = next(load_tree(db.session, round_.version).walk()).section
+    draft = operations.start_draft(
+        db.session, round_, author=author, anchor=operations.Anchor(operations.Target.PLAN)
+    )
+    operations.save_draft(
+        db.session,
+        draft,
+        user=author,
+        title="T",
+        body_html="<p>B</p>",
+        kind=operations.ObservationKind.OBSERVATION,
+        proposed_text=None,
+        consent_public_name=False,
+    )
+    operations.submit(db.session, draft, actor=author)
+    db.session.commit()
+    from app.stakeholders.models import OrganisationKind
+
+    users = {
+        "eligible referent": author,
+        "other referent": make_referent(make_comune(kind=OrganisationKind.SINDACATO)),
+        "moderator": make_user(Role.MODERATOR),
+        "editor": make_user(Role.EDITOR),
+        "admin": make_user(Role.ADMIN),
+    }
+    return {"round": round_.id, "section": section.key, "observation": draft.id}, users
+
+
+def _client(app, users, role):
+    client = app.test_client()
+    if role != "anonymous":
+        assert login(client, users[role]).status_code == 302
+    return client
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_get_matrix(app, world, role):
+    ids, users = world
+    client = _client(app, users, role)
+    for path, expected in GET_EXPECTED.items():
+        status = client.get(path.format(**ids)).status_code
+        assert status == expected.get(role, expected["default"]), (path, role, status)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_post_matrix(app, world, role):
+    ids, users = world
+    client = _client(app, users, role)
+    for path, expected in POST_EXPECTED.items():
+        data = {"action": "close", "reason": ""}
+        if role != "anonymous":
+            data["csrf_token"] = csrf_token(client, "/observations/mine")
+        status = client.post(path.format(**ids), data=data).status_code
+        assert status == expected.get(role, expected["default"]), (path, role, status)

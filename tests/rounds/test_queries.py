@@ -1,0 +1,99 @@
+"""Pages run a bounded number of queries whatever the data size."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from app.extensions import db as _db
+from app.observations import operations
+from tests.fixtures.factories import login
+from tests.fixtures.plans import generated_text
+
+
+@contextmanager
+def counting():
+    count = {"n": 0}
+
+    def hit(*_):
+        count["n"] += 1
+
+    event.listen(_db.engine, "before_cursor_execute", hit)
+    try:
+        yield count
+    finally:
+        event.remove(_db.engine, "before_cursor_execute", hit)
+
+
+def _queries(client, path) -> int:
+    with counting() as count:
+        assert client.get(path).status_code == 200
+    return count["n"]
+
+
+def _observe(db, round_, author, times):
+    for _ in range(times):
+        draft = operations.start_draft(
+            db.session, round_, author=author, anchor=operations.Anchor(operations.Target.PLAN)
+        )
+        operations.save_draft(
+            db.session,
+            draft,
+            user=author,
+            title="T",
+            body_html="<p>B</p>",
+            kind=operations.ObservationKind.OBSERVATION,
+            proposed_text=None,
+            consent_public_name=False,
+        )
+        operations.submit(db.session, draft, actor=author, send_receipt=False)
+    db.session.commit()
+
+
+def test_round_list_does_not_grow_with_rounds(app, db, make_round, make_comune, make_referent):
+    referent = make_referent(make_comune())
+    client = app.test_client()
+    login(client, referent)
+    make_round()
+    few = _queries(client, "/rounds/")
+    for _ in range(8):
+        make_round()
+    assert _queries(client, "/rounds/") == few
+
+
+def test_round_and_section_pages_do_not_grow_with_the_text_or_observations(
+    app, db, make_round, make_version, make_comune, make_referent
+):
+    from app.plans.models import VersionStatus
+
+    small = make_round(version=make_version(status=VersionStatus.FROZEN, text=generated_text(3)))
+    large = make_round(
+        version=make_version(status=VersionStatus.FROZEN, text=generated_text(30, 5))
+    )
+    comune = make_comune()
+    referent = make_referent(comune)
+    _observe(db, large, referent, 12)
+    client = app.test_client()
+    login(client, referent)
+    assert _queries(client, f"/rounds/{small.id}/") == _queries(client, f"/rounds/{large.id}/")
+    from app.plans.tree import load_tree
+
+    small_key = load_tree(db.session, small.version).roots[0].section.key
+    large_key = load_tree(db.session, large.version).roots[0].section.key
+    assert _queries(client, f"/rounds/{small.id}/s/{small_key}") == _queries(
+        client, f"/rounds/{large.id}/s/{large_key}"
+    )
+
+
+def test_my_observations_does_not_grow_with_observations(
+    app, db, make_round, make_comune, make_referent
+):
+    round_ = make_round()
+    referent = make_referent(make_comune())
+    client = app.test_client()
+    login(client, referent)
+    _observe(db, round_, referent, 2)
+    few = _queries(client, "/observations/mine")
+    _observe(db, round_, referent, 15)
+    assert _queries(client, "/observations/mine") == few
