@@ -7,19 +7,21 @@ an old paragraph whose text lies inside a new one is merged into it. The editor 
 proposal and corrects it before anything is saved.
 
 The proposal is made inside the upload request, so its cost is bounded: each text is normalised
-once; a new paragraph is compared only with the few old ones sharing the most of its less common
-words (found through an index of words, not by trying every pair); and all the comparisons of
-one import stay within :data:`MAX_GLOBAL_PAIRS`. Past it, the paragraphs left are proposed as
-new, for the editor to correct.
+once; a new paragraph is compared only with the few old ones sharing the most of its rarest
+words (found through an index of words, looking near the paragraph's place for common ones,
+never by trying every pair); and all the comparisons of one import stay within
+:data:`MAX_GLOBAL_PAIRS`. Past it, the paragraphs left are proposed as new, for the editor to
+correct.
 """
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import re
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
-from itertools import chain
+from typing import NamedTuple
 
 from app.plans.text import word_similarity
 from app.plans.tree import VersionTree
@@ -32,14 +34,13 @@ MIN_CONTAINED = 30
 MAX_GLOBAL_PAIRS = 200_000
 #: How many of the paragraphs sharing the most words with a new one are compared with it.
 CANDIDATES = 8
-#: How many of a new paragraph's rarest words are looked up to find those candidates.
-CLUES = 12
+#: How many of a new paragraph's rarest words are looked up to find those candidates; a word
+#: held by more than FEW paragraphs is looked up among the NEAREST to the new one's place.
+CLUES = 8
+FEW = 50
+NEAREST = 10
 #: A paragraph this similar to a candidate is taken without comparing the others.
 CLEARLY_THE_SAME = 0.9
-#: A word found in more than this share of the paragraphs (and more than MIN_COMMON of them)
-#: says little about which paragraph is which: it does not make a candidate.
-COMMON_SHARE = 0.1
-MIN_COMMON = 20
 
 
 def _norm(text: str) -> str:
@@ -68,8 +69,8 @@ class _Budget:
 
 
 class _Index:
-    """Which of some texts hold each word (texts are named by their position), and which of
-    them are still free to be matched."""
+    """Which of some texts hold each word (texts are named by their position in order), and
+    which of them are still free to be matched."""
 
     def __init__(self, texts: list[_Text], taken: Iterable[int] = ()) -> None:
         self.texts = texts
@@ -77,22 +78,40 @@ class _Index:
         for position, text in enumerate(texts):
             for word in set(text.words):
                 self.postings[word].append(position)
-        self.free = {word: set(posting) for word, posting in self.postings.items()}
-        for position in taken:
-            self.take(position)
-        self.common = max(MIN_COMMON, int(len(texts) * COMMON_SHARE))
+        self.taken = set(taken)
 
-    def take(self, position: int) -> None:
-        for word in set(self.texts[position].words):
-            self.free[word].discard(position)
+    def sharing(self, text: _Text, place: float) -> list[int]:
+        """Up to :data:`CANDIDATES` free texts sharing the most of this text's rarest words.
 
-    def sharing(self, text: _Text) -> list[int]:
-        """Up to :data:`CANDIDATES` free texts, those sharing the most of this text's rarest
-        words first (at most :data:`CLUES` of them, each held by few texts)."""
-        postings = [self.free[word] for word in set(text.words) if word in self.free]
-        postings = sorted((p for p in postings if len(p) <= self.common), key=len)[:CLUES]
-        counts = Counter(chain.from_iterable(postings))
-        return heapq.nsmallest(CANDIDATES, counts, key=lambda p: (-counts[p], p))
+        Each of its :data:`CLUES` rarest words is looked up among the texts holding it: all of
+        them when they are :data:`FEW`, else the :data:`NEAREST` free ones closest to ``place``
+        (0 to 1: where the text stands among the new ones). The work per text is bounded: a
+        rare word's texts are all found, wherever they are; a common word's, nearby."""
+        center = place * len(self.texts)
+        words = sorted(set(text.words), key=lambda word: len(self.postings.get(word, ())))
+        counts: Counter = Counter()
+        for word in words[:CLUES]:
+            counts.update(self._nearest_free(self.postings.get(word, []), center))
+        return heapq.nsmallest(CANDIDATES, counts, key=lambda p: (-counts[p], abs(p - center), p))
+
+    def _nearest_free(self, posting: list[int], center: float) -> list[int]:
+        if len(posting) <= FEW:
+            return [position for position in posting if position not in self.taken]
+        below = bisect.bisect_left(posting, center) - 1
+        above = below + 1
+        found: list[int] = []
+        for _step in range(4 * NEAREST):  # taken ones are passed over, up to a point
+            if len(found) == NEAREST or (below < 0 and above >= len(posting)):
+                break
+            if above < len(posting) and (
+                below < 0 or posting[above] - center <= center - posting[below]
+            ):
+                position, above = posting[above], above + 1
+            else:
+                position, below = posting[below], below - 1
+            if position not in self.taken:
+                found.append(position)
+        return found
 
     def containing(self, text: _Text) -> list[int]:
         """The texts that may contain ``text``, free or not: those holding its rarest word."""
@@ -125,6 +144,27 @@ def _propose_sections(sections: list[dict], tree: VersionTree) -> None:
                 break
 
 
+class _Place(NamedTuple):
+    """Where a new paragraph stands, 0 to 1: among its section's paragraphs, and in the text."""
+
+    in_section: float
+    in_text: float
+
+
+def _new_paragraphs(sections: list[dict]) -> list[tuple[dict, dict, _Text, _Place]]:
+    """Each new paragraph with its section, its normalised text and its place; its ``match``
+    starts empty."""
+    total = sum(len(item["paragraphs"]) for item in sections) or 1
+    new = []
+    for item in sections:
+        count = len(item["paragraphs"])
+        for position, para in enumerate(item["paragraphs"]):
+            para["match"] = []
+            place = _Place(position / count, len(new) / total)
+            new.append((item, para, _Text(para["text"]), place))
+    return new
+
+
 def _first_free(queue: deque | None, taken: set[str]):
     """The first paragraph of ``queue`` not taken yet (taken ones are dropped on the way)."""
     while queue and queue[0].key in taken:
@@ -146,9 +186,7 @@ def propose(sections: list[dict], tree: VersionTree) -> None:
         old_by_section[section_key].append(paragraph)
         exact[norm].append(paragraph)
         exact_here[(norm, section_key)].append(paragraph)
-    new = [(item, para, _Text(para["text"])) for item in sections for para in item["paragraphs"]]
-    for _item, para, _text in new:
-        para["match"] = []
+    new = _new_paragraphs(sections)
     taken: set[str] = set()
     budget = _Budget(MAX_GLOBAL_PAIRS)
 
@@ -157,7 +195,7 @@ def propose(sections: list[dict], tree: VersionTree) -> None:
         taken.add(paragraph.key)
 
     # 1. the same text, preferably in the matched section
-    for item, para, text in new:
+    for item, para, text, _place in new:
         chosen = _first_free(exact_here.get((text.norm, item["match"])), taken)
         chosen = chosen or _first_free(exact.get(text.norm), taken)
         if chosen is not None:
@@ -168,37 +206,37 @@ def propose(sections: list[dict], tree: VersionTree) -> None:
     for key, items in old_by_section.items():
         texts = [old_text[p.key] for p in items]
         pools[key] = items, _Index(texts, [i for i, p in enumerate(items) if p.key in taken])
-    for item, para, text in new:
+    for item, para, text, place in new:
         if para["match"] or item["match"] not in pools:
             continue
         items, index = pools[item["match"]]
-        position = _best(text, index, budget)
+        position = _best(text, index, place.in_section, budget)
         if position is not None:
             take(para, items[position])
-            index.take(position)
+            index.taken.add(position)
         elif len(para["text"]) >= MIN_CONTAINED:
             for i in index.containing(text):
                 if not budget.take():
                     break
                 if text.norm in old_text[items[i].key].norm:
                     take(para, items[i])
-                    index.take(i)
+                    index.taken.add(i)
                     break
 
     # 3. similar text anywhere (a paragraph moved to another section)
     loose = [p for _key, p in old if p.key not in taken]
     if loose:
         index = _Index([old_text[p.key] for p in loose])
-        for _item, para, text in new:
+        for _item, para, text, place in new:
             if not para["match"]:
-                position = _best(text, index, budget)
+                position = _best(text, index, place.in_text, budget)
                 if position is not None:
                     take(para, loose[position])
-                    index.take(position)
+                    index.taken.add(position)
 
     # 4. an old paragraph left over whose text lies inside a new one was merged into it
     receivers: dict[str, list] = defaultdict(list)  # old section key -> new paragraphs, in order
-    for item, para, text in new:
+    for item, para, text, _place in new:
         if para["match"] and item["match"] is not None:
             receivers[item["match"]].append((para, text))
     receiver_index = {
@@ -219,15 +257,15 @@ def propose(sections: list[dict], tree: VersionTree) -> None:
                 break
 
     by_key = {p.key: p for _key, p in old}
-    for _item, para, _text in new:
+    for _item, para, _text, _place in new:
         para["match"].sort(key=lambda key: (by_key[key].section_id, by_key[key].position))
 
 
-def _best(text: _Text, index: _Index, budget: _Budget) -> int | None:
+def _best(text: _Text, index: _Index, place: float, budget: _Budget) -> int | None:
     """The free text of ``index`` most similar to ``text``, if similar enough (the first of
     equals; one clearly the same ends the search)."""
     best, best_score = None, THRESHOLD
-    for position in index.sharing(text):
+    for position in index.sharing(text, place):
         if not budget.take():
             break
         score = word_similarity(text.words, index.texts[position].words)

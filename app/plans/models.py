@@ -325,7 +325,7 @@ def _version_refs(obj, state) -> tuple[set, set[int]]:
 def _stored_statuses(session: Session, connection, version_ids, section_ids) -> set:
     """The statuses stored for these versions and for these sections' versions, read without
     autoflushing and once per flush."""
-    cache = session.info.setdefault(_CACHE, {"version": {}, "section": {}})
+    cache = session.info.setdefault(_CACHE, _new_cache())
     missing = [i for i in section_ids if i not in cache["section"]]
     if missing:
         for section_id, version_id in connection.execute(
@@ -345,10 +345,18 @@ def _stored_statuses(session: Session, connection, version_ids, section_ids) -> 
     return {cache["version"][i] for i in ids}, ids
 
 
+def _new_cache() -> dict:
+    return {"version": {}, "section": {}, "checked": set()}
+
+
 def _refuse_if_fixed(session: Session, connection, obj) -> None:
     """Refuse when a version the object is or was in is not a draft, as stored or as it is
     about to be written (freezing and editing in the same flush is refused too)."""
     refs, section_ids = _version_refs(obj, inspect(obj))
+    checked = session.info.setdefault(_CACHE, _new_cache())["checked"]
+    seen = (frozenset(refs), frozenset(section_ids))
+    if seen in checked:  # the other rows of a version built or edited in this flush
+        return
     objects = {ref for ref in refs if isinstance(ref, PlanVersion)}
     ids = {ref for ref in refs if isinstance(ref, int)} | {v.id for v in objects if v.id}
     statuses, all_ids = _stored_statuses(session, connection, ids, section_ids)
@@ -361,20 +369,22 @@ def _refuse_if_fixed(session: Session, connection, obj) -> None:
     statuses |= {version.status for version in objects}
     if statuses - {VersionStatus.DRAFT, None}:
         raise FrozenVersionError(_FROZEN_TEXT)
+    checked.add(seen)
 
 
 @event.listens_for(Session, "before_flush")
 def _refuse_changes_to_fixed_versions(session: Session, flush_context, instances) -> None:
-    session.info[_CACHE] = {"version": {}, "section": {}}
+    session.info[_CACHE] = _new_cache()
+    connection = session.connection()
     for obj in (*session.new, *session.dirty, *session.deleted):
         if not isinstance(obj, _TEXT_CLASSES):
             continue
         if obj in session.dirty and not session.is_modified(obj):
             continue
-        _refuse_if_fixed(session, session.connection(), obj)
+        _refuse_if_fixed(session, connection, obj)
     for obj in (*session.dirty, *session.deleted):
         if isinstance(obj, PlanVersion):
-            previous, _ids = _stored_statuses(session, session.connection(), {obj.id}, ())
+            previous, _ids = _stored_statuses(session, connection, {obj.id}, ())
             _check_version_change(session, obj, next(iter(previous)))
 
 
