@@ -111,7 +111,10 @@ def main() -> None:
         started = time.perf_counter()
         for paragraph in paragraphs[::step]:
             operations.update_paragraph(
-                db.session, paragraph, html=paragraph.text + " Testo modificato.", seen_lock=None
+                db.session,
+                paragraph,
+                html=paragraph.text + " Testo modificato.",
+                seen_lock=paragraph.lock_version,
             )
         db.session.commit()
         edits = len(paragraphs[::step])

@@ -102,13 +102,19 @@ def app(database_url):
 
 
 def wipe(database) -> None:
-    """Empty every table (the audit trail too: raw SQL, below the ORM's append-only guard)."""
-    tables = [table.name for table in reversed(database.metadata.sorted_tables)]
+    """Empty every table (the audit trail too: raw SQL, below the ORM's append-only guard).
+
+    PostgreSQL's TRUNCATE fires no row triggers. On SQLite the parents go first, with foreign
+    keys checked at commit, so that a row trigger looking up its parent (the status of a plan
+    version, which refuses changes to a frozen text) finds nothing and lets the row go.
+    """
+    tables = [table.name for table in database.metadata.sorted_tables]
     with database.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             quoted = ", ".join(f'"{name}"' for name in tables)
             connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
         else:
+            connection.execute(text("PRAGMA defer_foreign_keys = ON"))
             for name in tables:
                 connection.execute(text(f'DELETE FROM "{name}"'))  # noqa: S608 - our table names
 

@@ -196,7 +196,14 @@ def _demo_edits(session: Session, version) -> None:
         seen_lock=ideas.lock_version,
     )
 
-    operations.merge_with_next(session, by_number["2.6"].paragraphs[1])
+    first, second = by_number["2.6"].paragraphs[1:3]
+    operations.merge_with_next(
+        session,
+        first,
+        seen_lock=first.lock_version,
+        next_key=second.key,
+        next_lock=second.lock_version,
+    )
 
     operations.add_paragraph(
         session,

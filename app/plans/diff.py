@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.plans.models import LineageKind, Paragraph, ParagraphLineage, PlanVersion, Section
-from app.plans.text import PARAGRAPH_BREAK, word_diff
+from app.plans.text import PARAGRAPH_BREAK, DiffBudget, word_diff
 from app.plans.tree import Node, VersionTree, load_tree
 
 
@@ -158,8 +158,9 @@ def compare(session: Session, old: PlanVersion, new: PlanVersion) -> VersionDiff
         members[groups.find(end)]["rows"].append(row)
 
     changes: list[Change] = []
+    budget = DiffBudget()
     for group in members.values():
-        change = _change(group, old_order, new_order, section_map)
+        change = _change(group, old_order, new_order, budget)
         if change is not None:
             changes.append(change)
     _mark_moves(changes, old_order, new_order, section_map)
@@ -190,7 +191,7 @@ def _section_map(session, steps, old_tree: VersionTree, new_tree: VersionTree) -
     return result
 
 
-def _change(group, old_order, new_order, section_map) -> Change | None:
+def _change(group, old_order, new_order, budget: DiffBudget) -> Change | None:
     old = [old_order[i][1] for i in sorted(group["old"], key=lambda i: old_order[i][0])]
     new = [new_order[i][1] for i in sorted(group["new"], key=lambda i: new_order[i][0])]
     if not old and not new:
@@ -213,7 +214,7 @@ def _change(group, old_order, new_order, section_map) -> Change | None:
     if before == after:  # most paragraphs: no need to run the matcher
         html, text_changed = escape(after, quote=False), False
     else:
-        html, text_changed = word_diff(before, after)
+        html, text_changed = word_diff(before, after, budget)
     return Change(
         change_id,
         kind,

@@ -6,6 +6,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import HiddenInput
 
 from app.plans.models import Audience, PolicyArea
 
@@ -63,6 +64,20 @@ class LabelForm(FlaskForm):
     )
 
 
+class LockField(IntegerField):
+    """The lock_version the editor's page was made from (see operations.ConflictError): a
+    required integer, rendered from its data (after a conflict, the current lock version), never
+    from what was posted."""
+
+    widget = HiddenInput()
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(validators=[InputRequired()], **kwargs)
+
+    def _value(self) -> str:
+        return "" if self.data is None else str(self.data)
+
+
 class SectionForm(FlaskForm):
     number = StringField(_l("Number"), validators=[Optional(), Length(max=20)])
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=500)])
@@ -74,7 +89,7 @@ class SectionForm(FlaskForm):
         ],
         validators=[Optional()],
     )
-    lock_version = HiddenField()
+    lock_version = LockField()
 
 
 class NewSectionForm(SectionForm):
@@ -83,7 +98,7 @@ class NewSectionForm(SectionForm):
 
 class ParagraphForm(FlaskForm):
     html = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=100_000)])
-    lock_version = HiddenField()
+    lock_version = LockField()
 
 
 class NewParagraphForm(FlaskForm):
@@ -98,7 +113,7 @@ class SplitForm(FlaskForm):
         _l("Text, with a line of three hyphens (---) where to split"),
         validators=[DataRequired(), Length(max=100_000)],
     )
-    lock_version = HiddenField()
+    lock_version = LockField()
 
 
 class MoveToSectionForm(FlaskForm):

@@ -35,7 +35,8 @@ from sqlalchemy import (
     inspect,
     select,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relationship
+from sqlalchemy.sql.util import find_tables
 
 from app.core.db import Base, UTCDateTime, enum_type, utcnow
 
@@ -289,53 +290,105 @@ class PlanImport(Base):
 # Immutability of versions that are not drafts ----------------------------------------------
 
 _TEXT_CLASSES = (Section, Paragraph, ParagraphLineage)
+_TEXT_TABLES = {"plan_sections", "plan_paragraphs", "paragraph_lineage"}
+_FROZEN_TEXT = _l("This version is frozen: its text can no longer be changed.")
+#: Where a flush keeps the statuses it has read (``session.info``), reset by each flush.
+_CACHE = "plans.stored_status"
 
 
-def _version_id_of(obj) -> int | None:
-    """The version an object belongs to, or belonged to before this flush (an update must not
-    move an object out of a fixed version either)."""
-    state = inspect(obj)
-    if state.persistent or state.deleted:
-        history = state.attrs.version_id.history
-        if history.deleted:
-            return history.deleted[0]
-    return obj.version_id
+def _changed(state, name: str) -> list:
+    """The values an attribute had before this flush and has now, when it changed."""
+    history = state.attrs[name].history
+    return [*history.added, *history.deleted] if history.has_changes() else []
 
 
-def _stored_status(session: Session, version_id: int, cache: dict) -> VersionStatus | None:
-    """The status in the database (not the one about to be written), without autoflushing."""
-    if version_id not in cache:
-        value = session.connection().scalar(
-            select(PlanVersion.status).where(PlanVersion.id == version_id)
+def _version_refs(obj, state) -> tuple[set, set[int]]:
+    """What tells which versions an object belongs to, or belonged to before this flush: the
+    versions (ids, or objects not yet flushed) and the ids of sections whose version counts.
+
+    An update must not move an object into or out of a fixed version either, whether through
+    the column or the relationship."""
+    versions: set = {obj.version_id, *_changed(state, "version_id")}
+    sections: set[int] = set()
+    if isinstance(obj, Section):
+        versions.update(_changed(state, "version"))
+    elif isinstance(obj, Paragraph):
+        for section in _changed(state, "section"):
+            if section is not None:
+                versions.update({section.version_id, section.__dict__.get("version")})
+        sections.update(_changed(state, "section_id"))
+    versions.discard(None)
+    sections.discard(None)
+    return versions, sections
+
+
+def _stored_statuses(session: Session, connection, version_ids, section_ids) -> set:
+    """The statuses stored for these versions and for these sections' versions, read without
+    autoflushing and once per flush."""
+    cache = session.info.setdefault(_CACHE, {"version": {}, "section": {}})
+    missing = [i for i in section_ids if i not in cache["section"]]
+    if missing:
+        for section_id, version_id in connection.execute(
+            select(Section.id, Section.version_id).where(Section.id.in_(missing))
+        ):
+            cache["section"][section_id] = version_id
+    ids = set(version_ids) | {cache["section"].get(i) for i in section_ids} - {None}
+    missing = [i for i in ids if i not in cache["version"]]
+    if missing:
+        found = dict(
+            connection.execute(
+                select(PlanVersion.id, PlanVersion.status).where(PlanVersion.id.in_(missing))
+            ).all()
         )
-        cache[version_id] = value
-    return cache[version_id]
+        for version_id in missing:
+            cache["version"][version_id] = found.get(version_id)
+    return {cache["version"][i] for i in ids}, ids
+
+
+def _refuse_if_fixed(session: Session, connection, obj) -> None:
+    """Refuse when a version the object is or was in is not a draft, as stored or as it is
+    about to be written (freezing and editing in the same flush is refused too)."""
+    refs, section_ids = _version_refs(obj, inspect(obj))
+    objects = {ref for ref in refs if isinstance(ref, PlanVersion)}
+    ids = {ref for ref in refs if isinstance(ref, int)} | {v.id for v in objects if v.id}
+    statuses, all_ids = _stored_statuses(session, connection, ids, section_ids)
+    for version_id in all_ids:
+        current = session.identity_map.get(
+            inspect(PlanVersion).identity_key_from_primary_key((version_id,))
+        )
+        if current is not None:
+            objects.add(current)
+    statuses |= {version.status for version in objects}
+    if statuses - {VersionStatus.DRAFT, None}:
+        raise FrozenVersionError(_FROZEN_TEXT)
 
 
 @event.listens_for(Session, "before_flush")
 def _refuse_changes_to_fixed_versions(session: Session, flush_context, instances) -> None:
-    cache: dict = {}
+    session.info[_CACHE] = {"version": {}, "section": {}}
     for obj in (*session.new, *session.dirty, *session.deleted):
         if not isinstance(obj, _TEXT_CLASSES):
             continue
         if obj in session.dirty and not session.is_modified(obj):
             continue
-        version_id = _version_id_of(obj)
-        if version_id is None:
-            continue
-        stored = _stored_status(session, version_id, cache)
-        current = session.identity_map.get(
-            inspect(PlanVersion).identity_key_from_primary_key((version_id,))
-        )
-        # Freezing and editing in the same flush is refused too: both states must be drafts.
-        statuses = {stored, current.status if current is not None else stored}
-        if statuses - {VersionStatus.DRAFT, None}:
-            raise FrozenVersionError(
-                _l("This version is frozen: its text can no longer be changed.")
-            )
+        _refuse_if_fixed(session, session.connection(), obj)
     for obj in (*session.dirty, *session.deleted):
         if isinstance(obj, PlanVersion):
-            _check_version_change(session, obj, _stored_status(session, obj.id, cache))
+            previous, _ids = _stored_statuses(session, session.connection(), {obj.id}, ())
+            _check_version_change(session, obj, next(iter(previous)))
+
+
+def _refuse_row_of_fixed_version(mapper, connection, target) -> None:
+    """The same check as each row is written, with its foreign keys set: it also sees changes
+    made during the flush, after the ``before_flush`` check ran."""
+    session = object_session(target)
+    if session is not None:
+        _refuse_if_fixed(session, connection, target)
+
+
+for _class in _TEXT_CLASSES:
+    for _name in ("before_insert", "before_update", "before_delete"):
+        event.listen(_class, _name, _refuse_row_of_fixed_version)
 
 
 def _check_version_change(
@@ -363,9 +416,12 @@ def _check_version_change(
 
 @event.listens_for(Session, "do_orm_execute")
 def _refuse_bulk_text_changes(state) -> None:
-    """Bulk UPDATE/DELETE would bypass the flush check: text changes go through the unit of
-    work."""
-    if (state.is_update or state.is_delete) and any(
-        mapper.class_ in _TEXT_CLASSES for mapper in state.all_mappers
-    ):
+    """Bulk INSERT/UPDATE/DELETE statements would bypass the flush check, whether written on
+    the models or on their tables: text changes go through the unit of work. (What goes around
+    the session altogether, the database's triggers refuse.)"""
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    target = getattr(state.statement, "table", state.statement)  # from_statement(update(…))
+    tables = {table.name for table in find_tables(target, include_aliases=True)}
+    if tables & _TEXT_TABLES or any(m.class_ in _TEXT_CLASSES for m in state.all_mappers):
         raise FrozenVersionError(_l("Plan texts are changed one object at a time."))

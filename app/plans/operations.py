@@ -3,16 +3,16 @@ entry; they flush but never commit (the caller's request or command commits once
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 from app.core.audit import record
 from app.core.db import utcnow
@@ -60,7 +60,16 @@ def _ensure_draft(version: PlanVersion) -> None:
 
 
 def _check_lock(obj: Section | Paragraph, seen: int | None) -> None:
-    if seen is not None and seen != obj.lock_version:
+    """``seen`` is the lock_version the editor's page showed; None (a form without it, or a
+    garbled one) cannot prove the editor saw the current text, so it is a conflict too."""
+    if seen is None:
+        raise ConflictError(
+            _l(
+                "We cannot tell which saved version of this text you started from (the page may "
+                "be out of date), so nothing was saved. Check the current text and try again."
+            )
+        )
+    if seen != obj.lock_version:
         raise ConflictError(
             _l(
                 "Someone else saved this text while you were editing it. Your text was not "
@@ -69,13 +78,21 @@ def _check_lock(obj: Section | Paragraph, seen: int | None) -> None:
         )
 
 
-def _flush_guarded(session: Session) -> None:
-    try:
-        session.flush()
-    except StaleDataError:
-        raise ConflictError(
-            _l("Someone else saved this text at the same moment. Your text was not saved.")
-        ) from None
+def _conflicts_refused(operation):
+    """Turn a write that meets a newer save (a lock version changed, or a row deleted, by
+    another request), at any flush of the operation including autoflushes, into a
+    :class:`ConflictError`."""
+
+    @functools.wraps(operation)
+    def guarded(*args, **kwargs):
+        try:
+            return operation(*args, **kwargs)
+        except (StaleDataError, ObjectDeletedError):
+            raise ConflictError(
+                _l("Someone else changed this text at the same moment. Your change was not saved.")
+            ) from None
+
+    return guarded
 
 
 # Plans -------------------------------------------------------------------------------------
@@ -196,29 +213,26 @@ def _taken_keys(session: Session, plan: Plan, column) -> set[str]:
     )
 
 
-def lineage_kind(
-    row: ParagraphLineage, successors_of: Counter, predecessors_of: Counter
-) -> LineageKind:
-    pred, succ = row.predecessor, row.successor
-    if pred is None:
-        return LineageKind.ADDED
-    if succ is None:
-        return LineageKind.REMOVED
-    if predecessors_of[succ.id] > 1:
-        return LineageKind.MERGED
-    if successors_of[pred.id] > 1:
-        return LineageKind.SPLIT
-    return LineageKind.CARRIED if pred.html == succ.html else LineageKind.EDITED
-
-
-def _set_kinds(rows: Iterable[ParagraphLineage]) -> None:
-    rows = list(rows)
-    successors_of = Counter(r.predecessor.id for r in rows if r.predecessor and r.successor)
-    predecessors_of = Counter(r.successor.id for r in rows if r.predecessor and r.successor)
-    for row in rows:
-        kind = lineage_kind(row, successors_of, predecessors_of)
-        if row.kind != kind:
-            row.kind = kind
+def lineage_kinds(links: list[tuple[int | None, int | None, bool]]) -> list[LineageKind]:
+    """The kind of each of a version's lineage rows, given as (predecessor id, successor id,
+    same HTML): a row's kind depends on how many rows share its ends, so it is derived from all
+    the rows of the version at once."""
+    joined = [(pred, succ) for pred, succ, _same in links if pred is not None and succ is not None]
+    successors_of = Counter(pred for pred, _succ in joined)
+    predecessors_of = Counter(succ for _pred, succ in joined)
+    kinds = []
+    for pred, succ, same in links:
+        if pred is None:
+            kinds.append(LineageKind.ADDED)
+        elif succ is None:
+            kinds.append(LineageKind.REMOVED)
+        elif predecessors_of[succ] > 1:
+            kinds.append(LineageKind.MERGED)
+        elif successors_of[pred] > 1:
+            kinds.append(LineageKind.SPLIT)
+        else:
+            kinds.append(LineageKind.CARRIED if same else LineageKind.EDITED)
+    return kinds
 
 
 def _carry_key(predecessor, used: set[str], taken: set[str]) -> str:
@@ -300,6 +314,7 @@ def build_version(
                 )
                 for source in sources
             )
+    session.flush()  # the new paragraphs get their ids, which the kinds are counted by
     if predecessor is not None:
         continued = {row.predecessor.id for row in lineage if row.predecessor is not None}
         lineage.extend(
@@ -309,7 +324,18 @@ def build_version(
             for _node, old in load_tree(session, predecessor).paragraphs()
             if old.id not in continued
         )
-    _set_kinds(lineage)
+    links = [
+        (
+            row.predecessor.id if row.predecessor is not None else None,
+            row.successor.id if row.successor is not None else None,
+            row.predecessor is not None
+            and row.successor is not None
+            and row.predecessor.html == row.successor.html,
+        )
+        for row in lineage
+    ]
+    for row, kind in zip(lineage, lineage_kinds(links), strict=True):
+        row.kind = kind
     session.add_all(lineage)
     session.flush()
     record(
@@ -540,11 +566,33 @@ def _rows_touching(session: Session, version: PlanVersion, paragraph_ids: set[in
     ).all()
 
 
-def _refresh_kinds(session: Session, version: PlanVersion, paragraph_ids: set[int]) -> None:
+def _refresh_kinds(session: Session, version: PlanVersion) -> None:
+    """Give every lineage row of the version the kind its links now call for.
+
+    After a split or a merge, a row's kind can change far from the paragraph edited (it depends
+    on how many rows share each of its ends), so all the version's rows are counted: one query
+    for their links, and one more to load the rows whose kind changes, if any."""
     session.flush()
-    rows = _rows_touching(session, version, paragraph_ids)
-    successors = {row.successor_id for row in rows if row.successor_id is not None}
-    _set_kinds(_rows_touching(session, version, successors | paragraph_ids))
+    old, new = aliased(Paragraph), aliased(Paragraph)
+    rows = session.execute(
+        select(
+            ParagraphLineage.id,
+            ParagraphLineage.predecessor_id,
+            ParagraphLineage.successor_id,
+            ParagraphLineage.kind,
+            old.html == new.html,
+        )
+        .outerjoin(old, old.id == ParagraphLineage.predecessor_id)
+        .outerjoin(new, new.id == ParagraphLineage.successor_id)
+        .where(ParagraphLineage.version_id == version.id)
+    ).all()
+    kinds = lineage_kinds([(pred, succ, bool(same)) for _id, pred, succ, _kind, same in rows])
+    changed = {row[0]: kind for row, kind in zip(rows, kinds, strict=True) if row[3] != kind}
+    if changed:
+        for row in session.scalars(
+            select(ParagraphLineage).where(ParagraphLineage.id.in_(changed))
+        ):
+            row.kind = changed[row.id]
 
 
 def _siblings(session: Session, section: Section) -> list[Paragraph]:
@@ -563,6 +611,7 @@ def _renumber(items: list) -> None:
             item.position = position
 
 
+@_conflicts_refused
 def update_paragraph(
     session: Session, paragraph: Paragraph, *, html: str, seen_lock: int | None, actor=None
 ) -> None:
@@ -574,8 +623,8 @@ def update_paragraph(
         return
     paragraph.html, paragraph.text = cleaned, text
     paragraph.lock_version += 1
-    _flush_guarded(session)
-    _refresh_kinds(session, version, {paragraph.id})
+    session.flush()
+    _refresh_kinds(session, version)
     record(session, "plan.paragraph_edited", actor=actor, obj=paragraph, key=paragraph.key)
     session.flush()
 
@@ -587,6 +636,7 @@ def _new_paragraph(session: Session, section: Section, html: str, text: str) -> 
     )
 
 
+@_conflicts_refused
 def add_paragraph(
     session: Session, section: Section, *, html: str, after: Paragraph | None, actor=None
 ) -> Paragraph:
@@ -613,13 +663,12 @@ def add_paragraph(
     return paragraph
 
 
-def _detach(session: Session, paragraph: Paragraph) -> set[int]:
+def _detach(session: Session, paragraph: Paragraph) -> None:
     """Remove a paragraph's incoming lineage; a predecessor left with no successor is recorded
-    as removed. Returns the ids of paragraphs whose lineage kinds may have changed."""
+    as removed."""
     version = paragraph.section.version
     rows = _rows_touching(session, version, {paragraph.id})
     own = [row for row in rows if row.successor_id == paragraph.id]
-    touched = {row.successor_id for row in rows if row.successor_id not in (None, paragraph.id)}
     for row in own:
         others = [
             r
@@ -631,23 +680,24 @@ def _detach(session: Session, paragraph: Paragraph) -> set[int]:
             row.kind = LineageKind.REMOVED
         else:
             session.delete(row)
-    return touched
 
 
+@_conflicts_refused
 def delete_paragraph(session: Session, paragraph: Paragraph, *, actor=None) -> None:
     section = paragraph.section
     _ensure_draft(section.version)
-    touched = _detach(session, paragraph)
+    _detach(session, paragraph)
     session.flush()
     siblings = [p for p in _siblings(session, section) if p.id != paragraph.id]
     record(session, "plan.paragraph_deleted", actor=actor, obj=paragraph, key=paragraph.key)
     session.delete(paragraph)
     session.flush()
     _renumber(siblings)
-    _refresh_kinds(session, section.version, touched)
+    _refresh_kinds(session, section.version)
     session.flush()
 
 
+@_conflicts_refused
 def move_paragraph(
     session: Session,
     paragraph: Paragraph,
@@ -663,10 +713,11 @@ def move_paragraph(
     if to_section is not None and to_section.id != section.id:
         if to_section.version_id != section.version_id:
             raise PlanError(_l("A paragraph can only move within its version."))
+        position = len(_siblings(session, to_section))  # before the paragraph is among them
         siblings.remove(paragraph)
         _renumber(siblings)
         paragraph.section = to_section
-        paragraph.position = len(_siblings(session, to_section))
+        paragraph.position = position
     else:
         index = siblings.index(paragraph)
         target = index + offset
@@ -688,6 +739,7 @@ def move_paragraph(
 SPLIT_MARK = re.compile(r"^\s*-{3,}\s*$", re.MULTILINE)
 
 
+@_conflicts_refused
 def split_paragraph(
     session: Session, paragraph: Paragraph, *, parts: list[str], seen_lock: int | None, actor=None
 ) -> list[Paragraph]:
@@ -728,8 +780,8 @@ def split_paragraph(
                 )
             )
     _renumber(siblings)
-    _flush_guarded(session)
-    _refresh_kinds(session, version, {paragraph.id, *(p.id for p in created)})
+    session.flush()
+    _refresh_kinds(session, version)
     record(
         session,
         "plan.paragraph_split",
@@ -742,8 +794,20 @@ def split_paragraph(
     return [paragraph, *created]
 
 
-def merge_with_next(session: Session, paragraph: Paragraph, *, actor=None) -> Paragraph:
-    """Join a paragraph and the one after it; the merged one continues both lineages."""
+@_conflicts_refused
+def merge_with_next(
+    session: Session,
+    paragraph: Paragraph,
+    *,
+    seen_lock: int | None,
+    next_key: str | None,
+    next_lock: int | None,
+    actor=None,
+) -> Paragraph:
+    """Join a paragraph and the one after it; the merged one continues both lineages.
+
+    The editor saw ``paragraph`` at ``seen_lock`` followed by ``next_key`` at ``next_lock``:
+    if either changed, or another paragraph now follows, nothing is merged."""
     section = paragraph.section
     version = section.version
     _ensure_draft(version)
@@ -752,6 +816,15 @@ def merge_with_next(session: Session, paragraph: Paragraph, *, actor=None) -> Pa
     if index + 1 >= len(siblings):
         raise PlanError(_l("This is the last paragraph of its section: there is none to merge."))
     following = siblings[index + 1]
+    _check_lock(paragraph, seen_lock)
+    if next_key is not None and following.key != next_key:
+        raise ConflictError(
+            _l(
+                "The paragraphs of this section changed since you opened the page: nothing was "
+                "merged. Check them and try again."
+            )
+        )
+    _check_lock(following, next_lock if next_key is not None else None)
     rows = _rows_touching(session, version, {paragraph.id, following.id})
     own_sources = {r.predecessor_id for r in rows if r.successor_id == paragraph.id}
     their_sources = {r.predecessor_id for r in rows if r.successor_id == following.id}
@@ -778,7 +851,7 @@ def merge_with_next(session: Session, paragraph: Paragraph, *, actor=None) -> Pa
     session.delete(following)
     session.flush()
     _renumber([p for p in siblings if p.id != following.id])
-    _refresh_kinds(session, version, {paragraph.id})
+    _refresh_kinds(session, version)
     session.flush()
     return paragraph
 
@@ -786,6 +859,7 @@ def merge_with_next(session: Session, paragraph: Paragraph, *, actor=None) -> Pa
 # Sections ----------------------------------------------------------------------------------
 
 
+@_conflicts_refused
 def update_section(
     session: Session,
     section: Section,
@@ -809,7 +883,7 @@ def update_section(
     if not changes:
         return
     section.lock_version += 1
-    _flush_guarded(session)
+    session.flush()
     record(
         session,
         "plan.section_updated",
@@ -828,6 +902,7 @@ def _child_sections(session: Session, version: PlanVersion, parent: Section | No
     return list(session.scalars(query.order_by(Section.position, Section.id)))
 
 
+@_conflicts_refused
 def add_section(
     session: Session,
     version: PlanVersion,
@@ -859,6 +934,7 @@ def add_section(
     return section
 
 
+@_conflicts_refused
 def move_section(session: Session, section: Section, *, offset: int, actor=None) -> None:
     _ensure_draft(section.version)
     siblings = _child_sections(session, section.version, section.parent)
@@ -872,6 +948,7 @@ def move_section(session: Session, section: Section, *, offset: int, actor=None)
     record(session, "plan.section_moved", actor=actor, obj=section, key=section.key)
 
 
+@_conflicts_refused
 def delete_section(session: Session, section: Section, *, actor=None) -> None:
     version = section.version
     _ensure_draft(version)

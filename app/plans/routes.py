@@ -13,7 +13,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, load_only
 
 from app.core.permissions import require
 from app.core.security import public
@@ -55,7 +55,7 @@ from app.plans.permissions import (
     can_read_version,
     can_see_plan,
 )
-from app.plans.tree import load_tree
+from app.plans.tree import load_text, load_tree
 
 bp = Blueprint("plans", __name__, url_prefix="/plans")
 
@@ -156,6 +156,27 @@ def _lock(value) -> int | None:
         return None
 
 
+def _submitted(form) -> bool:
+    """``validate_on_submit``, except that a missing or garbled ``lock_version`` is no form
+    error: it goes to the operation as None, which refuses it as a conflict (nothing tells
+    which saved text the editor started from) and shows the current text."""
+    if not form.is_submitted():
+        return False
+    if form.validate():
+        return True
+    if set(form.errors) == {"lock_version"}:
+        form.lock_version.errors = []
+        form.lock_version.data = None
+        return True
+    return False
+
+
+def _gone(version: PlanVersion):
+    """What was being edited was deleted by someone else meanwhile."""
+    flash(_("Someone else deleted this text meanwhile: your change was not saved."), "danger")
+    return _to_version(version)
+
+
 def _to_version(version: PlanVersion, anchor: str | None = None):
     return redirect(
         url_for("plans.edit_version", slug=version.plan.slug, number=version.number)
@@ -243,7 +264,10 @@ def show_plan(slug: str):
     pending = []
     if can_manage_plans(current_user):
         pending = db.session.scalars(
-            select(PlanImport).where(PlanImport.plan_id == plan.id).order_by(PlanImport.id)
+            select(PlanImport)
+            .where(PlanImport.plan_id == plan.id)
+            .order_by(PlanImport.id)
+            .options(load_only(PlanImport.label, PlanImport.filename))  # not the structure
         ).all()
     return render_template(
         "plans/plan.html",
@@ -282,7 +306,7 @@ def read_section(slug: str, number: int, key: str):
     version = _version(slug, number)
     if not can_read_version(current_user, version):
         return _refuse()
-    tree = load_tree(db.session, version)
+    tree = load_tree(db.session, version, text=False)
     node = tree.node_by_key(key)
     if node is None:
         abort(404)
@@ -295,6 +319,7 @@ def read_section(slug: str, number: int, key: str):
             + f"#s-{key}"
         )
     index = tree.roots.index(node)
+    load_text(db.session, node.walk())  # the text of this section only
     return render_template(
         "plans/read.html",
         version=version,
@@ -314,7 +339,7 @@ def paragraph_link(slug: str, number: int, key: str):
     version = _version(slug, number)
     if not can_read_version(current_user, version):
         return _refuse()
-    tree = load_tree(db.session, version)
+    tree = load_tree(db.session, version, text=False)
     found = tree.paragraph_by_key(key)
     if found is None:
         abort(404)
@@ -565,7 +590,7 @@ def edit_section(slug: str, number: int, key: str):
         form.policy_area.data = section.policy_area.value if section.policy_area else ""
         form.lock_version.data = section.lock_version
     status = 200
-    if form.validate_on_submit():
+    if _submitted(form):
         try:
             operations.update_section(
                 db.session,
@@ -573,14 +598,17 @@ def edit_section(slug: str, number: int, key: str):
                 number=form.number.data or "",
                 title=form.title.data,
                 policy_area=PolicyArea(form.policy_area.data) if form.policy_area.data else None,
-                seen_lock=_lock(form.lock_version.data),
+                seen_lock=form.lock_version.data,
                 actor=current_user,
             )
         except PlanError as error:
             db.session.rollback()
+            section = db.session.get(Section, section.id)
+            if section is None:
+                return _gone(version)
             _form_error(form, error)
             status = 409 if isinstance(error, operations.ConflictError) else 422
-            form.lock_version.data = section.lock_version
+            form.lock_version.data = section.lock_version  # saving again overwrites, knowingly
         else:
             db.session.commit()
             flash(_("Section saved."), "success")
@@ -670,27 +698,50 @@ def add_paragraph(slug: str, number: int, key: str):
 @bp.route("/<slug>/v<int:number>/edit/p/<key>", methods=["GET", "POST"])
 @require(can_manage_plans)
 def edit_paragraph(slug: str, number: int, key: str):
+    return _paragraph_form(slug, number, key, split=False)
+
+
+@bp.route("/<slug>/v<int:number>/edit/p/<key>/split", methods=["GET", "POST"])
+@require(can_manage_plans)
+def split_paragraph(slug: str, number: int, key: str):
+    return _paragraph_form(slug, number, key, split=True)
+
+
+def _paragraph_form(slug: str, number: int, key: str, *, split: bool):
+    """Editing a paragraph's text, or splitting it: on a conflict, the editor gets their text
+    back beside the current one, and saving again (knowingly) replaces it."""
     version = _editable_version(slug, number)
     paragraph = _paragraph(version, key)
-    form = ParagraphForm(obj=paragraph)
+    form = (SplitForm if split else ParagraphForm)(obj=paragraph)
     if request.method == "GET":
         form.lock_version.data = paragraph.lock_version
     conflict = None
     status = 200
-    if form.validate_on_submit():
+    if _submitted(form):
         try:
-            operations.update_paragraph(
-                db.session,
-                paragraph,
-                html=form.html.data,
-                seen_lock=_lock(form.lock_version.data),
-                actor=current_user,
-            )
+            if split:
+                operations.split_paragraph(
+                    db.session,
+                    paragraph,
+                    parts=operations.SPLIT_MARK.split(form.html.data),
+                    seen_lock=form.lock_version.data,
+                    actor=current_user,
+                )
+            else:
+                operations.update_paragraph(
+                    db.session,
+                    paragraph,
+                    html=form.html.data,
+                    seen_lock=form.lock_version.data,
+                    actor=current_user,
+                )
         except operations.ConflictError as error:
             db.session.rollback()
-            conflict = db.session.get(Paragraph, paragraph.id)
+            conflict = paragraph = db.session.get(Paragraph, paragraph.id)
+            if conflict is None:
+                return _gone(version)
             flash(str(error.message), "danger")
-            form.lock_version.data = conflict.lock_version  # saving again overwrites, knowingly
+            form.lock_version.data = conflict.lock_version
             status = 409
         except PlanError as error:
             db.session.rollback()
@@ -698,43 +749,11 @@ def edit_paragraph(slug: str, number: int, key: str):
             status = 422
         else:
             db.session.commit()
-            flash(_("Paragraph saved."), "success")
+            flash(_("Paragraph split.") if split else _("Paragraph saved."), "success")
             return _to_section_editor(version, paragraph.section, f"p-{paragraph.key}")
     elif request.method == "POST":
         status = 400
-    return _paragraph_page(version, paragraph, form, status, conflict=conflict)
-
-
-@bp.route("/<slug>/v<int:number>/edit/p/<key>/split", methods=["GET", "POST"])
-@require(can_manage_plans)
-def split_paragraph(slug: str, number: int, key: str):
-    version = _editable_version(slug, number)
-    paragraph = _paragraph(version, key)
-    form = SplitForm(obj=paragraph)
-    if request.method == "GET":
-        form.lock_version.data = paragraph.lock_version
-    status = 200
-    if form.validate_on_submit():
-        parts = operations.SPLIT_MARK.split(form.html.data)
-        try:
-            operations.split_paragraph(
-                db.session,
-                paragraph,
-                parts=parts,
-                seen_lock=_lock(form.lock_version.data),
-                actor=current_user,
-            )
-        except PlanError as error:
-            db.session.rollback()
-            _form_error(form, error)
-            status = 409 if isinstance(error, operations.ConflictError) else 422
-        else:
-            db.session.commit()
-            flash(_("Paragraph split."), "success")
-            return _to_section_editor(version, paragraph.section, f"p-{paragraph.key}")
-    elif request.method == "POST":
-        status = 400
-    return _paragraph_page(version, paragraph, form, status, split=True)
+    return _paragraph_page(version, paragraph, form, status, conflict=conflict, split=split)
 
 
 def _paragraph_page(version, paragraph, form, status, *, conflict=None, split=False):
@@ -767,7 +786,14 @@ def paragraph_action(slug: str, number: int, key: str):
             target = _section(version, request.form.get("section", ""))
             operations.move_paragraph(db.session, paragraph, to_section=target, actor=current_user)
         elif action == "merge":
-            operations.merge_with_next(db.session, paragraph, actor=current_user)
+            operations.merge_with_next(
+                db.session,
+                paragraph,
+                seen_lock=_lock(request.form.get("lock_version")),
+                next_key=request.form.get("next"),
+                next_lock=_lock(request.form.get("next_lock")),
+                actor=current_user,
+            )
         elif action == "delete":
             operations.delete_paragraph(db.session, paragraph, actor=current_user)
             anchor = None

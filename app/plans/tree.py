@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from app.plans.models import Paragraph, PlanVersion, Section
 
@@ -61,17 +61,29 @@ class VersionTree:
         return None
 
 
-def load_tree(session: Session, version: PlanVersion) -> VersionTree:
-    """Two queries whatever the size: the sections, then the paragraphs."""
+def load_tree(session: Session, version: PlanVersion, *, text: bool = True) -> VersionTree:
+    """Two queries whatever the size: the sections, then the paragraphs.
+
+    With ``text=False`` the paragraphs come without their HTML and text (a page showing one
+    section loads those for its own paragraphs with :func:`load_text`)."""
     sections = session.scalars(
         select(Section)
         .where(Section.version_id == version.id)
         .order_by(Section.parent_id.is_not(None), Section.position, Section.id)
     ).all()
+    query = select(Paragraph).where(Paragraph.version_id == version.id)
+    if not text:
+        query = query.options(
+            load_only(
+                Paragraph.version_id,
+                Paragraph.section_id,
+                Paragraph.key,
+                Paragraph.position,
+                Paragraph.lock_version,
+            )
+        )
     paragraphs = session.scalars(
-        select(Paragraph)
-        .where(Paragraph.version_id == version.id)
-        .order_by(Paragraph.section_id, Paragraph.position, Paragraph.id)
+        query.order_by(Paragraph.section_id, Paragraph.position, Paragraph.id)
     ).all()
     children: dict[int | None, list[Section]] = defaultdict(list)
     for section in sections:
@@ -92,3 +104,12 @@ def load_tree(session: Session, version: PlanVersion) -> VersionTree:
 
     roots = [build(section, 1) for section in sorted(children[None], key=lambda s: s.position)]
     return VersionTree(version, roots, nodes)
+
+
+def load_text(session: Session, nodes: Iterable[Node]) -> None:
+    """The HTML and text of the paragraphs of these sections, in one query (after
+    ``load_tree(…, text=False)``)."""
+    section_ids = [node.section.id for node in nodes]
+    if section_ids:
+        # the paragraphs are in the identity map: their unloaded columns are filled in
+        session.scalars(select(Paragraph).where(Paragraph.section_id.in_(section_ids))).all()

@@ -21,6 +21,7 @@ from app.plans.models import (
     VersionStatus,
 )
 from app.plans.tree import load_tree
+from tests.fixtures.plans import merge_as_seen
 
 
 def _paragraphs(db, version):
@@ -145,7 +146,7 @@ def test_lineage_across_two_successors(db, make_version, make_successor):
     db.session.commit()
     third = make_successor(second)
     q = _paragraphs(db, third)
-    operations.merge_with_next(db.session, q[1])  # the two halves of the split, joined again
+    merge_as_seen(db.session, q[1])  # the two halves of the split, joined again
     operations.delete_paragraph(db.session, q[0])
     db.session.commit()
 
@@ -250,7 +251,7 @@ def test_diff_of_a_split_and_a_merge(db, make_version, make_successor):
         parts=["Semplificare procedure", "e accesso ai servizi."],
         seen_lock=p[0].lock_version,
     )
-    operations.merge_with_next(db.session, p[3])  # the two paragraphs of section 2
+    merge_as_seen(db.session, p[3])  # the two paragraphs of section 2
     db.session.commit()
     diff, changes = _diff_changes(db, first, second)
     split = next(c for c in changes if c.kind == ChangeKind.SPLIT)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 
 from sqlalchemy import event, select
 
@@ -14,6 +15,19 @@ from app.plans.models import Paragraph, VersionStatus
 from app.plans.tree import load_tree
 from tests.fixtures.factories import csrf_token
 from tests.fixtures.plans import generated_text
+
+
+def merge_fields(page, key: str) -> dict[str, str]:
+    """The hidden fields of the "merge with the next" button of paragraph ``key``."""
+    html = page.get_data(as_text=True)
+    forms = re.findall(
+        r'<form method="post" action="[^"]*/p/([^/"]+)/action"[^>]*>(.*?)</form>', html, re.S
+    )
+    for form_key, body in forms:
+        fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', body))
+        if form_key == key and fields.get("action") == "merge":
+            return fields
+    raise AssertionError(f"no merge button for {key}")
 
 
 def _first_paragraph(db, version):
@@ -123,11 +137,14 @@ def test_section_and_paragraph_actions(db, logged_in, make_version):
         ).status_code
         == 302
     )
-    for action in ("down", "up", "merge"):
+    for action in ("down", "up"):
         response = client.post(
             f"{base}/p/{first.key}/action", data={"csrf_token": token, "action": action}
         )
         assert response.status_code == 302, action
+    merge = merge_fields(client.get(f"{base}/s/{node.section.key}"), first.key)
+    assert set(merge) == {"csrf_token", "action", "lock_version", "next", "next_lock"}
+    assert client.post(f"{base}/p/{first.key}/action", data=merge).status_code == 302
     response = client.post(
         f"{base}/p/{first.key}/split",
         data={"csrf_token": token, "lock_version": "2", "html": "Uno\n---\nDue"},
@@ -217,7 +234,10 @@ def _queries_per_page(db, client, make_version, make_successor, sections: int) -
     paragraphs = [p for _n, p in load_tree(db.session, second).paragraphs()]
     for paragraph in paragraphs[::10]:
         operations.update_paragraph(
-            db.session, paragraph, html=paragraph.text + " Modificato.", seen_lock=None
+            db.session,
+            paragraph,
+            html=paragraph.text + " Modificato.",
+            seen_lock=paragraph.lock_version,
         )
     db.session.commit()
     tree = load_tree(db.session, second)
@@ -247,3 +267,17 @@ def test_queries_per_page_do_not_grow_with_the_plan(db, logged_in, make_version,
     large = _queries_per_page(db, client, make_version, make_successor, 60)
     assert small == large
     assert max(small.values()) <= 12, small
+
+
+def test_a_section_page_reads_the_text_of_its_own_section_only(db, client, make_version):
+    version = make_version(text=generated_text(60), status=VersionStatus.FROZEN)
+    root = load_tree(db.session, version).roots[1].section.key
+    with count_queries() as statements:
+        response = client.get(f"/plans/{version.plan.slug}/v1/s/{root}")
+    assert response.status_code == 200
+    texts = [s for s in statements if "plan_paragraphs.html" in s]
+    assert len(texts) == 1 and "section_id IN" in texts[0]
+    with count_queries() as statements:
+        response = client.get(f"/plans/{version.plan.slug}/v1/p/{version.id}-nokey")
+    assert response.status_code == 404
+    assert not [s for s in statements if "plan_paragraphs.html" in s]
