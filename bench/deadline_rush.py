@@ -81,6 +81,51 @@ class Database:
             self._admin.dispose()
 
 
+def open_round(session, *, sections: int, paragraphs: int, prefix: str, nested: bool = False):
+    """A frozen plan of ``sections`` sections (every third top-level when ``nested``) with
+    ``paragraphs`` paragraphs each, and an open round on it for the comuni."""
+    from app.core.db import utcnow
+    from app.plans import operations as plans
+    from app.plans.text import text_to_html
+    from app.rounds.operations import change_state, create_round
+    from app.stakeholders.models import OrganisationKind
+
+    plan = plans.create_plan(
+        session, title="Piano di prova", slug="prova", owner="Città metropolitana di Milano"
+    )
+    specs = [
+        plans.SectionSpec(
+            1 if not nested or i % 3 == 0 else 2,
+            str(i),
+            f"Sezione {i}",
+            paragraphs=[
+                plans.ParagraphSpec(
+                    text_to_html(f"Paragrafo {i}.{j} del piano."), f"Paragrafo {i}.{j} del piano."
+                )
+                for j in range(paragraphs)
+            ],
+        )
+        for i in range(sections)
+    ]
+    version = plans.build_version(session, plan, label="Bozza", predecessor=None, specs=specs)
+    version.freeze()
+    now = utcnow()
+    round_ = create_round(
+        session,
+        version=version,
+        title="Consultazione di prova",
+        instructions="",
+        opens_at=now - timedelta(hours=1),
+        closes_at=now + timedelta(days=7),
+        protocol_prefix=prefix,
+        kinds=[OrganisationKind.COMUNE],
+        actor=None,
+    )
+    change_state(session, round_, "schedule", actor=None)
+    change_state(session, round_, "open", actor=None)
+    return round_
+
+
 def prepare(url: str, users: int) -> tuple[int, list[tuple[str, str]]]:
     """Schema, a frozen plan, an open round and the referents; return the round id and, per
     referent, (e-mail, API token)."""
@@ -90,53 +135,14 @@ def prepare(url: str, users: int) -> tuple[int, list[tuple[str, str]]]:
     from app.accounts.models import Role
     from app.accounts.operations import create_user
     from app.api.operations import create_token
-    from app.core.db import utcnow
     from app.extensions import db
-    from app.plans import operations as plans
-    from app.plans.text import text_to_html
-    from app.rounds.operations import change_state, create_round
     from app.stakeholders.models import Organisation, OrganisationKind
     from config import DevelopmentConfig
 
     app = create_app(DevelopmentConfig, SQLALCHEMY_DATABASE_URI=url)
     with app.app_context():
         flask_migrate.upgrade()
-        plan = plans.create_plan(
-            db.session, title="Piano di prova", slug="prova", owner="Città metropolitana di Milano"
-        )
-        specs = [
-            plans.SectionSpec(
-                1,
-                str(i),
-                f"Sezione {i}",
-                paragraphs=[
-                    plans.ParagraphSpec(
-                        text_to_html(f"Paragrafo {i}.{j} del piano."),
-                        f"Paragrafo {i}.{j} del piano.",
-                    )
-                    for j in range(3)
-                ],
-            )
-            for i in range(1, 6)
-        ]
-        version = plans.build_version(
-            db.session, plan, label="Bozza", predecessor=None, specs=specs
-        )
-        version.freeze()
-        now = utcnow()
-        round_ = create_round(
-            db.session,
-            version=version,
-            title="Corsa alla scadenza",
-            instructions="",
-            opens_at=now - timedelta(hours=1),
-            closes_at=now + timedelta(hours=6),
-            protocol_prefix="RUSH",
-            kinds=[OrganisationKind.COMUNE],
-            actor=None,
-        )
-        change_state(db.session, round_, "schedule", actor=None)
-        change_state(db.session, round_, "open", actor=None)
+        round_ = open_round(db.session, sections=5, paragraphs=3, prefix="RUSH")
         admin = create_user(
             db.session,
             email="admin@bench.example",

@@ -15,13 +15,12 @@ import argparse
 import statistics
 import sys
 import time
-from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.deadline_rush import PASSWORD, Database  # noqa: E402
+from bench.deadline_rush import PASSWORD, Database, open_round  # noqa: E402
 
 
 def build(url: str, sections: int, observations: int):
@@ -34,50 +33,19 @@ def build(url: str, sections: int, observations: int):
     from app.core.db import utcnow
     from app.extensions import db
     from app.observations.models import Observation
-    from app.plans import operations as plans
     from app.plans.models import Paragraph
-    from app.plans.text import text_to_html
     from app.rounds.models import ProtocolCounter
-    from app.rounds.operations import change_state, create_round
     from app.stakeholders.models import Organisation, OrganisationKind
     from config import DevelopmentConfig
 
     app = create_app(DevelopmentConfig, SQLALCHEMY_DATABASE_URI=url)
     with app.app_context():
         flask_migrate.upgrade()
-        plan = plans.create_plan(
-            db.session, title="Piano", slug="piano", owner="Città metropolitana di Milano"
+        round_ = open_round(
+            db.session, sections=sections, paragraphs=10, prefix="PAGE", nested=True
         )
-        specs = [
-            plans.SectionSpec(
-                1 if i % 3 == 0 else 2,
-                str(i),
-                f"Sezione {i}",
-                paragraphs=[
-                    plans.ParagraphSpec(text_to_html(f"Paragrafo {i}.{j}."), f"Paragrafo {i}.{j}.")
-                    for j in range(10)
-                ],
-            )
-            for i in range(sections)
-        ]
-        version = plans.build_version(
-            db.session, plan, label="Bozza", predecessor=None, specs=specs
-        )
-        version.freeze()
+        version = round_.version
         now = utcnow()
-        round_ = create_round(
-            db.session,
-            version=version,
-            title="Consultazione",
-            instructions="",
-            opens_at=now - timedelta(days=1),
-            closes_at=now + timedelta(days=30),
-            protocol_prefix="PAGE",
-            kinds=[OrganisationKind.COMUNE],
-            actor=None,
-        )
-        change_state(db.session, round_, "schedule", actor=None)
-        change_state(db.session, round_, "open", actor=None)
         comune = Organisation(
             name="Comune di Rho", kind=OrganisationKind.COMUNE, istat_code="015182"
         )

@@ -92,6 +92,18 @@ def _own(observation_id: int) -> Observation:
     return observation
 
 
+def _commit_or_explain(change, success: str) -> None:
+    """Run an operation and commit, or roll back and say why it was refused."""
+    try:
+        change()
+    except ObservationError as error:
+        db.session.rollback()
+        flash(str(error.message), "danger")
+    else:
+        db.session.commit()
+        flash(success, "success")
+
+
 def _attachment(observation_id: int, attachment_id: int) -> tuple[Observation, Attachment]:
     observation = _own(observation_id)
     attachment = db.session.get(Attachment, attachment_id)
@@ -330,14 +342,12 @@ def edit(observation_id: int):
 @bp.post("/observations/<int:observation_id>/attachments/<int:attachment_id>/remove")
 def remove_attachment(observation_id: int, attachment_id: int):
     observation, attachment = _attachment(observation_id, attachment_id)
-    try:
-        operations.remove_attachment(db.session, observation, attachment, user=current_user)
-    except ObservationError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
-    else:
-        db.session.commit()
-        flash(_("Attachment removed."), "success")
+    _commit_or_explain(
+        lambda: operations.remove_attachment(
+            db.session, observation, attachment, user=current_user
+        ),
+        _("Attachment removed."),
+    )
     return redirect(url_for("observations.edit", observation_id=observation.id))
 
 
@@ -393,14 +403,12 @@ def withdraw(observation_id: int):
     form = WithdrawForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        operations.withdraw(db.session, observation, user=current_user, reason=form.reason.data)
-    except ObservationError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
-    else:
-        db.session.commit()
-        flash(_("The observation has been withdrawn. It stays on record as withdrawn."), "success")
+    _commit_or_explain(
+        lambda: operations.withdraw(
+            db.session, observation, user=current_user, reason=form.reason.data
+        ),
+        _("The observation has been withdrawn. It stays on record as withdrawn."),
+    )
     return redirect(url_for("observations.receipt", observation_id=observation.id))
 
 
