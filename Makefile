@@ -59,7 +59,7 @@ run: migrate
 	@$(FLASK) demo logins
 	@echo
 	@echo "Traccia on http://$(HOST):$(PORT) — e-mail is printed below by a local SMTP"
-	@echo "debugging server on port $(DEV_MAIL_PORT); the outbox worker sends to it."
+	@echo "debugging server on port $(DEV_MAIL_PORT); the worker (rounds by the clock, then mail) sends to it."
 	@echo
 	@trap 'kill $$(jobs -p) 2>/dev/null' EXIT; \
 	  $(BIN)/python -m aiosmtpd -n -c aiosmtpd.handlers.Debugging -l 127.0.0.1:$(DEV_MAIL_PORT) & \
