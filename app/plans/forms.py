@@ -94,6 +94,7 @@ class SectionForm(FlaskForm):
 
 class NewSectionForm(SectionForm):
     parent = HiddenField()
+    lock_version = None  # a new section has nothing to be stale against
 
 
 class ParagraphForm(FlaskForm):

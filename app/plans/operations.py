@@ -566,15 +566,18 @@ def _rows_touching(session: Session, version: PlanVersion, paragraph_ids: set[in
     ).all()
 
 
-def _refresh_kinds(session: Session, version: PlanVersion) -> None:
-    """Give every lineage row of the version the kind its links now call for.
+def _refresh_kinds(session: Session, version: PlanVersion, edited: Paragraph | None = None) -> None:
+    """Give the version's lineage rows the kinds their links now call for.
 
-    After a split or a merge, a row's kind can change far from the paragraph edited (it depends
-    on how many rows share each of its ends), so all the version's rows are counted: one query
-    for their links, and one more to load the rows whose kind changes, if any."""
+    After a split, a merge or a deletion, a row's kind can change far from the paragraph
+    concerned (it depends on how many rows share each of its ends), so every row of the version
+    is counted. After a text edit (``edited``), the counts stay the same and only that
+    paragraph's rows can change (carried or edited): they are counted with every row of their
+    predecessors. One query for the links, one more to load the rows whose kind changes, if
+    any."""
     session.flush()
     old, new = aliased(Paragraph), aliased(Paragraph)
-    rows = session.execute(
+    query = (
         select(
             ParagraphLineage.id,
             ParagraphLineage.predecessor_id,
@@ -585,9 +588,24 @@ def _refresh_kinds(session: Session, version: PlanVersion) -> None:
         .outerjoin(old, old.id == ParagraphLineage.predecessor_id)
         .outerjoin(new, new.id == ParagraphLineage.successor_id)
         .where(ParagraphLineage.version_id == version.id)
-    ).all()
+    )
+    if edited is not None:
+        sources = select(ParagraphLineage.predecessor_id).where(
+            ParagraphLineage.successor_id == edited.id
+        )
+        query = query.where(
+            or_(
+                ParagraphLineage.successor_id == edited.id,
+                ParagraphLineage.predecessor_id.in_(sources.scalar_subquery()),
+            )
+        )
+    rows = session.execute(query).all()
     kinds = lineage_kinds([(pred, succ, bool(same)) for _id, pred, succ, _kind, same in rows])
-    changed = {row[0]: kind for row, kind in zip(rows, kinds, strict=True) if row[3] != kind}
+    changed = {
+        row_id: kind
+        for (row_id, _pred, succ, stored, _same), kind in zip(rows, kinds, strict=True)
+        if stored != kind and (edited is None or succ == edited.id)
+    }
     if changed:
         for row in session.scalars(
             select(ParagraphLineage).where(ParagraphLineage.id.in_(changed))
@@ -623,8 +641,7 @@ def update_paragraph(
         return
     paragraph.html, paragraph.text = cleaned, text
     paragraph.lock_version += 1
-    session.flush()
-    _refresh_kinds(session, version)
+    _refresh_kinds(session, version, edited=paragraph)
     record(session, "plan.paragraph_edited", actor=actor, obj=paragraph, key=paragraph.key)
     session.flush()
 

@@ -193,3 +193,17 @@ def test_a_merge_from_a_stale_page_is_refused_with_a_message(db, editor, make_ve
     assert editor.post(url, data={**stale, "next_lock": ""}).status_code == 302
     db.session.expire_all()
     assert load_tree(db.session, version).paragraph_count == 5
+
+
+def test_sections_are_added_through_the_pages_without_a_lock(db, editor, make_version):
+    version = make_version()
+    parent = load_tree(db.session, version).roots[0].section
+    url = f"/plans/{version.plan.slug}/v1/edit/sections"
+    token = csrf_token(editor, f"/plans/{version.plan.slug}/v1/edit")
+    for data in ({"title": "Attrattiva", "number": "3"}, {"title": "Sotto", "parent": parent.key}):
+        response = editor.post(url, data={"csrf_token": token, "policy_area": "", **data})
+        assert response.status_code == 302
+        assert "/edit/s/" in response.headers["Location"]
+    db.session.expire_all()
+    titles = [node.section.title for node in load_tree(db.session, version).walk()]
+    assert "Attrattiva" in titles and "Sotto" in titles
