@@ -313,42 +313,25 @@ def test_my_observations_lists_mine_and_my_organisations(db, scene, logged_in, a
 class TestImmutabilityBelowTheViews:
     """What no route does, the ORM refuses too."""
 
-    def _submitted_with_attachment(self, db, scene):
+    @pytest.fixture
+    def submitted(self, scene, make_observation):
         from tests.observations.test_files import MINIMAL_PDF
 
-        draft = operations.start_draft(
-            db.session, scene.round, author=scene.referent, anchor=operations.Anchor(Target.PLAN)
-        )
-        operations.save_draft(
-            db.session,
-            draft,
-            user=scene.referent,
-            title="T",
-            body_html="<p>B</p>",
-            kind=draft.kind,
-            proposed_text=None,
-            consent_public_name=False,
-        )
-        operations.add_attachment(
-            db.session, draft, user=scene.referent, filename="a.pdf", data=MINIMAL_PDF
-        )
-        operations.submit(db.session, draft, actor=scene.referent, send_receipt=False)
-        db.session.commit()
-        return draft
+        return make_observation(scene.round, scene.referent, files=[("a.pdf", MINIMAL_PDF)])
 
-    def test_an_attachment_cannot_be_removed_from_the_collection(self, db, scene):
+    def test_an_attachment_cannot_be_removed_from_the_collection(self, db, scene, submitted):
         from app.observations.models import ImmutableObservationError
 
-        observation = self._submitted_with_attachment(db, scene)
+        observation = submitted
         observation.attachments.remove(observation.attachments[0])
         with pytest.raises(ImmutableObservationError):
             db.session.commit()
         db.session.rollback()
 
-    def test_an_attachment_cannot_be_moved_to_a_draft(self, db, scene):
+    def test_an_attachment_cannot_be_moved_to_a_draft(self, db, scene, submitted):
         from app.observations.models import ImmutableObservationError
 
-        observation = self._submitted_with_attachment(db, scene)
+        observation = submitted
         draft = operations.start_draft(
             db.session, scene.round, author=scene.referent, anchor=operations.Anchor(Target.PLAN)
         )
@@ -357,10 +340,10 @@ class TestImmutabilityBelowTheViews:
             db.session.commit()
         db.session.rollback()
 
-    def test_a_withdrawal_cannot_be_undone(self, db, scene):
+    def test_a_withdrawal_cannot_be_undone(self, db, scene, submitted):
         from app.observations.models import ImmutableObservationError
 
-        observation = self._submitted_with_attachment(db, scene)
+        observation = submitted
         operations.withdraw(db.session, observation, user=scene.referent, reason="")
         db.session.commit()
         observation.state = ObservationState.SUBMITTED

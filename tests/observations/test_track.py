@@ -17,25 +17,13 @@ def _fresh_limits():
 
 
 @pytest.fixture
-def registered(db, make_round, make_comune, make_referent):
-    round_ = make_round()
-    referent = make_referent(make_comune())
-    draft = operations.start_draft(
-        db.session, round_, author=referent, anchor=operations.Anchor(operations.Target.PLAN)
-    )
-    operations.save_draft(
-        db.session,
-        draft,
-        user=referent,
+def registered(make_round, make_comune, make_referent, make_observation):
+    return make_observation(
+        make_round(),
+        make_referent(make_comune()),
         title="Più verde urbano",
-        body_html="<p>Testo</p>",
         kind=operations.ObservationKind.SUGGESTION,
-        proposed_text=None,
-        consent_public_name=False,
     )
-    operations.submit(db.session, draft, actor=referent)
-    db.session.commit()
-    return draft
 
 
 def _track(client, protocol, code):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from app.accounts.models import Role
-from app.observations import operations
 from tests.fixtures.factories import csrf_token, login
 
 ROLES = ["anonymous", "eligible referent", "other referent", "moderator", "editor", "admin"]
@@ -49,28 +48,14 @@ POST_EXPECTED = {
 
 
 @pytest.fixture
-def world(db, make_round, make_comune, make_referent, make_user):
+def world(db, make_round, make_comune, make_referent, make_user, make_observation):
     round_ = make_round()
     comune = make_comune()
     author = make_referent(comune)
     from app.plans.tree import load_tree
 
     section = next(load_tree(db.session, round_.version).walk()).section
-    draft = operations.start_draft(
-        db.session, round_, author=author, anchor=operations.Anchor(operations.Target.PLAN)
-    )
-    operations.save_draft(
-        db.session,
-        draft,
-        user=author,
-        title="T",
-        body_html="<p>B</p>",
-        kind=operations.ObservationKind.OBSERVATION,
-        proposed_text=None,
-        consent_public_name=False,
-    )
-    operations.submit(db.session, draft, actor=author)
-    db.session.commit()
+    draft = make_observation(round_, author, title="T")
     from app.stakeholders.models import OrganisationKind
 
     users = {

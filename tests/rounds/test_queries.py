@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from sqlalchemy import event
 
 from app.extensions import db as _db
-from app.observations import operations
 from tests.fixtures.factories import login
 from tests.fixtures.plans import generated_text
 
@@ -32,23 +31,9 @@ def _queries(client, path) -> int:
     return count["n"]
 
 
-def _observe(db, round_, author, times):
+def _observe(make_observation, round_, author, times):
     for _ in range(times):
-        draft = operations.start_draft(
-            db.session, round_, author=author, anchor=operations.Anchor(operations.Target.PLAN)
-        )
-        operations.save_draft(
-            db.session,
-            draft,
-            user=author,
-            title="T",
-            body_html="<p>B</p>",
-            kind=operations.ObservationKind.OBSERVATION,
-            proposed_text=None,
-            consent_public_name=False,
-        )
-        operations.submit(db.session, draft, actor=author, send_receipt=False)
-    db.session.commit()
+        make_observation(round_, author, title="T")
 
 
 def test_round_list_does_not_grow_with_rounds(app, db, make_round, make_comune, make_referent):
@@ -63,7 +48,7 @@ def test_round_list_does_not_grow_with_rounds(app, db, make_round, make_comune, 
 
 
 def test_round_and_section_pages_do_not_grow_with_the_text_or_observations(
-    app, db, make_round, make_version, make_comune, make_referent
+    app, db, make_round, make_version, make_comune, make_referent, make_observation
 ):
     from app.plans.models import VersionStatus
 
@@ -73,7 +58,7 @@ def test_round_and_section_pages_do_not_grow_with_the_text_or_observations(
     )
     comune = make_comune()
     referent = make_referent(comune)
-    _observe(db, large, referent, 12)
+    _observe(make_observation, large, referent, 12)
     client = app.test_client()
     login(client, referent)
     assert _queries(client, f"/rounds/{small.id}/") == _queries(client, f"/rounds/{large.id}/")
@@ -87,13 +72,13 @@ def test_round_and_section_pages_do_not_grow_with_the_text_or_observations(
 
 
 def test_my_observations_does_not_grow_with_observations(
-    app, db, make_round, make_comune, make_referent
+    app, db, make_round, make_comune, make_referent, make_observation
 ):
     round_ = make_round()
     referent = make_referent(make_comune())
     client = app.test_client()
     login(client, referent)
-    _observe(db, round_, referent, 2)
+    _observe(make_observation, round_, referent, 2)
     few = _queries(client, "/observations/mine")
-    _observe(db, round_, referent, 15)
+    _observe(make_observation, round_, referent, 15)
     assert _queries(client, "/observations/mine") == few
