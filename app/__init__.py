@@ -70,8 +70,9 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from app.accounts.routes import admin_bp
     from app.accounts.routes import bp as accounts_bp
-    from app.api.routes import admin_bp as api_tokens_bp
-    from app.api.routes import bp as api_bp
+    from app.api import consultations, routes  # noqa: F401 - they add the API's endpoints
+    from app.api.blueprints import admin_bp as api_tokens_bp
+    from app.api.blueprints import bp as api_bp
     from app.core.routes import bp as core_bp
     from app.notifications.routes import bp as outbox_bp
     from app.observations.routes import bp as observations_bp
@@ -93,8 +94,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from app.accounts.cli import users_cli
-    from app.cli import worker_cli
-    from app.core.cli import demo_cli
+    from app.cli import demo_cli, worker_cli
     from app.core.i18n_cli import i18n_cli
     from app.notifications.cli import outbox_cli
     from app.rounds.cli import rounds_cli

@@ -1,4 +1,5 @@
-"""``flask --app wsgi worker run``: the background work of every domain, in one process."""
+"""Commands that span the domains: ``worker run`` (the background work of every domain, in one
+process) and ``demo load``/``demo logins`` (the demo data of every domain)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from app.demo import DEMO_LOGINS, load_demo
 from app.extensions import db
 from app.notifications.operations import deliver_due, worker_id
 from app.rounds.operations import apply_due_transitions
 
 worker_cli = AppGroup("worker", help="Background work: rounds by the clock, then the mail outbox.")
+demo_cli = AppGroup("demo", help="Demo data for development.")
 
 
 def one_pass(worker: str) -> dict:
@@ -38,3 +41,26 @@ def run(once: bool, interval: float | None) -> None:
         if once:
             return
         time.sleep(interval)
+
+
+@demo_cli.command("load")
+def load() -> None:
+    """Load the demo data (idempotent; refused under the production configuration)."""
+    if not current_app.config["DEMO_DATA_ALLOWED"]:
+        raise click.ClickException("Demo data is refused under the production configuration.")
+    created = load_demo(db.session)
+    db.session.commit()
+    click.echo(
+        f"Demo data: {len(created)} items created."
+        if created
+        else "Demo data: already loaded, nothing changed."
+    )
+
+
+@demo_cli.command("logins")
+def logins() -> None:
+    """Print the demo logins."""
+    click.echo("Demo logins (password after the colon):")
+    for login in DEMO_LOGINS:
+        roles = ", ".join(role.value for role in login.roles)
+        click.echo(f"  {login.email:32} : {login.password:22} ({roles})")

@@ -13,16 +13,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.accounts.models import Role
 from app.accounts.operations import PASSWORD_MAX_LENGTH, password_problem
-
-ROLE_LABELS = {
-    Role.ADMIN: _l("Administrator"),
-    Role.EDITOR: _l("Plan editor"),
-    Role.MODERATOR: _l("Moderator"),
-    Role.STAKEHOLDER: _l("Stakeholder referent"),
-    Role.CITIZEN: _l("Registered citizen"),
-}
+from app.core.roles import ROLE_LABELS
 
 
 class NewPassword:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import secrets
 from datetime import datetime
 
@@ -11,16 +10,8 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, UTCDateTime, enum_type, utcnow
+from app.core.roles import Role
 from app.stakeholders.models import Organisation
-
-
-class Role(enum.StrEnum):
-    ADMIN = "admin"
-    EDITOR = "editor"
-    MODERATOR = "moderator"
-    STAKEHOLDER = "stakeholder"
-    #: A registered citizen, speaking for themselves (rounds may admit them).
-    CITIZEN = "citizen"
 
 
 def new_session_token() -> str:

@@ -11,10 +11,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from app.api.errors import ApiError
-from app.api.routes import bp
+from app.api.blueprints import bp
 from app.api.views import api_view, json_body
 from app.core.db import utcnow
+from app.core.json_errors import ApiError
 from app.core.permissions import is_staff
 from app.core.urls import absolute_url
 from app.extensions import db

@@ -1,14 +1,14 @@
+"""The API's own endpoints (the OpenAPI document, ``/me``) and the administration of tokens;
+the consultation endpoints are in :mod:`app.api.consultations`, on the same blueprint."""
+
 from __future__ import annotations
 
 from flask import (
-    Blueprint,
-    current_app,
     flash,
     g,
     jsonify,
     redirect,
     render_template,
-    request,
     url_for,
 )
 from flask_babel import gettext as _
@@ -18,27 +18,16 @@ from sqlalchemy import select
 from app.accounts.models import User
 from app.accounts.operations import normalise_email
 from app.api import operations
+from app.api.blueprints import admin_bp, bp
 from app.api.forms import NewTokenForm
 from app.api.models import ApiToken
 from app.api.openapi import document
-from app.api.views import api_view, authenticate_request
+from app.api.views import api_view
 from app.core.permissions import is_admin, require
-from app.core.security import is_public_endpoint, public
-from app.extensions import csrf, db
-
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-csrf.exempt(bp)  # no cookies: every request carries its token
-
-admin_bp = Blueprint("admin_api_tokens", __name__, url_prefix="/admin/api-tokens")
+from app.core.security import public
+from app.extensions import db
 
 PAGE_SIZE = 50
-
-
-@bp.before_request
-def _authenticate():
-    """Deny by default here too: every API endpoint needs a token unless marked @public."""
-    if not is_public_endpoint(current_app, request.endpoint):
-        authenticate_request()
 
 
 @bp.get("/openapi.json")
@@ -105,7 +94,3 @@ def revoke(token_id: int):
     db.session.commit()
     flash(_("The token %(name)s has been revoked.", name=token.name), "success")
     return redirect(url_for("admin_api_tokens.tokens"))
-
-
-# The consultation endpoints register themselves on ``bp``.
-from app.api import consultations  # noqa: E402, F401

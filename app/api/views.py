@@ -19,10 +19,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from app.api import operations
-from app.api.errors import ApiError
 from app.api.models import IdempotencyRecord
-from app.api.ratelimit import limiter
 from app.core.db import utcnow
+from app.core.json_errors import ApiError
+from app.core.ratelimit import limiter
 from app.extensions import db
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"

@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from app.api.errors import ApiError, json_error
+from app.core.json_errors import ApiError, json_error
 from app.extensions import db, login_manager
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from functools import wraps
 from flask import abort
 from flask_login import current_user
 
-from app.accounts.models import Role
+from app.core.roles import Role
 
 
 def _roles(user) -> frozenset:

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.core.permissions import PREDICATES, is_admin
+from app.core.roles import ROLE_LABELS
 from app.core.urls import absolute_url
 
 #: How audit actions read in history lists; an unknown action shows its code.
@@ -97,8 +98,6 @@ def _navigation() -> list[dict]:
 
 
 def init_templating(app: Flask) -> None:
-    from app.accounts.forms import ROLE_LABELS
-
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(PREDICATES)
     app.jinja_env.trim_blocks = True

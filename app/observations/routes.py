@@ -22,8 +22,8 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
 
-from app.api.ratelimit import limiter
 from app.core.db import utcnow
+from app.core.ratelimit import limiter
 from app.core.refusals import show_refusal
 from app.core.security import public
 from app.core.timezones import local_to_utc

@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.accounts.models import Role, User
-from app.core.demo import DEMO_LOGINS
+from app.demo import DEMO_LOGINS
 from tests.fixtures.factories import login
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from app.api import operations
-from app.api.ratelimit import limiter
+from app.core.ratelimit import limiter
 from app.extensions import db as _db
 
 

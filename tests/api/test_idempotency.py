@@ -9,10 +9,10 @@ from flask import Blueprint, g
 from sqlalchemy import func, select
 
 from app import create_app
-from app.api.errors import ApiError
 from app.api.views import api_view, authenticate_request, json_body
 from app.core import security
 from app.core.audit import AuditEntry, record
+from app.core.json_errors import ApiError
 from app.extensions import csrf
 from app.extensions import db as _db
 from config import TestConfig

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.api.ratelimit import limiter
+from app.core.ratelimit import limiter
 from app.observations import operations, receipts
 from tests.fixtures.factories import csrf_token
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import Role, User
 from app.core.audit import AuditEntry
-from app.core.demo import load_demo
+from app.demo import load_demo
 from app.notifications.operations import deliver_due
 from app.stakeholders.models import (
     Group,
