@@ -12,13 +12,7 @@ from sqlalchemy.orm import Session
 from app.core.audit import record
 from app.core.db import utcnow
 from app.plans import importers, matching
-from app.plans.models import (
-    Paragraph,
-    Plan,
-    PlanError,
-    PlanImport,
-    PlanVersion,
-)
+from app.plans.models import Paragraph, Plan, PlanError, PlanImport, PlanVersion
 from app.plans.operations.versions import (
     ParagraphSpec,
     SectionSpec,

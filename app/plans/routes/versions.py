@@ -1,0 +1,110 @@
+"""Creating a plan, its settings, and a version's life cycle (successor, freeze, adopt)."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.core.permissions import require
+from app.extensions import db
+from app.plans import operations
+from app.plans.forms import STATUS_LABELS, LabelForm, NewPlanForm, PlanForm
+from app.plans.models import Audience, PlanError
+from app.plans.permissions import (
+    can_manage_plans,
+)
+from app.plans.routes.common import _form_error, _plan, _to_version, _version, bp
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@require(can_manage_plans)
+def new_plan():
+    form = NewPlanForm()
+    if request.method == "GET":
+        form.owner.data = current_app.config["TRACCIA_OWNER_NAME"]
+    if form.validate_on_submit():
+        try:
+            plan = operations.create_plan(
+                db.session,
+                title=form.title.data,
+                slug=form.slug.data,
+                owner=form.owner.data,
+                description=form.description.data or "",
+                audience=Audience(form.audience.data),
+                actor=current_user,
+            )
+        except PlanError as error:
+            db.session.rollback()
+            _form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Plan created. Now import its text."), "success")
+            return redirect(url_for("plans.import_text", slug=plan.slug))
+    return render_template("plans/plan_form.html", form=form, plan=None)
+
+
+@bp.route("/<slug>/settings", methods=["GET", "POST"])
+@require(can_manage_plans)
+def edit_plan(slug: str):
+    plan = _plan(slug)
+    form = PlanForm(obj=plan)
+    if request.method == "GET":
+        form.audience.data = plan.audience.value
+    if form.validate_on_submit():
+        operations.update_plan(
+            db.session,
+            plan,
+            title=form.title.data,
+            owner=form.owner.data,
+            description=form.description.data or "",
+            audience=Audience(form.audience.data),
+            actor=current_user,
+        )
+        db.session.commit()
+        flash(_("Changes saved."), "success")
+        return redirect(url_for("plans.show_plan", slug=plan.slug))
+    return render_template("plans/plan_form.html", form=form, plan=plan)
+
+
+@bp.post("/<slug>/v<int:number>/successor")
+@require(can_manage_plans)
+def start_successor(slug: str, number: int):
+    version = _version(slug, number)
+    form = LabelForm()
+    if not form.validate_on_submit():
+        flash(_("Give the new version a label."), "danger")
+        return redirect(url_for("plans.show_plan", slug=slug))
+    try:
+        successor = operations.create_successor(
+            db.session, version, label=form.label.data, actor=current_user
+        )
+    except PlanError as error:
+        db.session.rollback()
+        flash(str(error.message), "danger")
+        return redirect(url_for("plans.show_plan", slug=slug))
+    db.session.commit()
+    flash(_("New draft created: every section and paragraph was carried over."), "success")
+    return _to_version(successor)
+
+
+@bp.post("/<slug>/v<int:number>/state")
+@require(can_manage_plans)
+def change_state(slug: str, number: int):
+    version = _version(slug, number)
+    transitions = {"freeze": operations.freeze_version, "adopt": operations.adopt_version}
+    transition = transitions.get(request.form.get("transition", ""))
+    if transition is None:
+        abort(400)
+    try:
+        transition(db.session, version, actor=current_user)
+    except PlanError as error:
+        db.session.rollback()
+        flash(str(error.message), "danger")
+    else:
+        db.session.commit()
+        flash(
+            _("The version is now %(status)s.", status=STATUS_LABELS[version.status.value]),
+            "success",
+        )
+    return redirect(url_for("plans.show_plan", slug=slug))
