@@ -1,0 +1,72 @@
+"""The registry blueprint and what its views share: label filters, committing an operation,
+the zone and group choices."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from app.core.permissions import can_manage_registry
+from app.core.templating import add_nav_item
+from app.extensions import db
+from app.stakeholders import operations
+from app.stakeholders.labels import ACTION_LABELS, KIND_LABELS, STATUS_LABELS
+from app.stakeholders.models import Group, Zone
+
+bp = Blueprint("stakeholders", __name__)
+add_nav_item(
+    "stakeholders.list_organisations", _l("Registry"), can_manage_registry, prefix="stakeholders"
+)
+
+PAGE_SIZE = 50
+
+
+@bp.app_template_filter("kind_label")
+def kind_label(kind) -> str:
+    return str(KIND_LABELS.get(kind, kind))
+
+
+@bp.app_template_filter("invitation_status_label")
+def invitation_status_label(status) -> str:
+    return str(STATUS_LABELS.get(status, status))
+
+
+@bp.app_template_filter("import_action_label")
+def import_action_label(action) -> str:
+    return str(ACTION_LABELS.get(action, action))
+
+
+def _form_error(form, error: operations.RegistryError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, str(error.message)]
+    else:
+        flash(str(error.message), "danger")
+
+
+def _commit(change, form=None) -> tuple[bool, object]:
+    """Run ``change`` (an operation) and commit once; on a refusal roll back and say why, on
+    the form's field when there is one, else as a message. Returns (done, what it returned)."""
+    try:
+        result = change()
+    except operations.RegistryError as error:
+        db.session.rollback()
+        if form is not None:
+            _form_error(form, error)
+        else:
+            flash(str(error.message), "danger")
+        return False, None
+    db.session.commit()
+    return True, result
+
+
+def _zone_choices(none_label) -> list[SelectChoice]:
+    zones = db.session.execute(select(Zone.id, Zone.name).order_by(Zone.name)).all()
+    return [SelectChoice(0, none_label), *[SelectChoice(z.id, z.name) for z in zones]]
+
+
+def _group_choices() -> list[SelectChoice]:
+    groups = db.session.execute(select(Group.id, Group.name).order_by(Group.name)).all()
+    return [SelectChoice(g.id, g.name) for g in groups]

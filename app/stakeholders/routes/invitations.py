@@ -1,0 +1,246 @@
+"""Inviting referents (one, or every organisation of a zone or group), the invitations list,
+resending and revoking, and the public page where an invited referent accepts."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import joinedload
+from wtforms.fields.choices import SelectChoice
+
+from app.accounts.models import User
+from app.core.db import utcnow
+from app.core.permissions import can_manage_registry, require
+from app.core.security import public
+from app.extensions import db
+from app.notifications.models import OutboxMessage, OutboxStatus
+from app.stakeholders import operations
+from app.stakeholders.forms import (
+    AcceptInvitationForm,
+    BulkInviteForm,
+    InvitationFilterForm,
+    InviteForm,
+)
+from app.stakeholders.labels import CHANNEL_LABELS
+from app.stakeholders.models import (
+    Group,
+    Invitation,
+    InvitationState,
+    InvitationStatus,
+    Organisation,
+    Zone,
+)
+from app.stakeholders.routes.common import PAGE_SIZE, _commit, bp
+
+
+@bp.route("/registry/organisations/<int:organisation_id>/invite", methods=["GET", "POST"])
+@require(can_manage_registry)
+def invite(organisation_id: int):
+    organisation = db.get_or_404(Organisation, organisation_id)
+    form = InviteForm()
+    if form.validate_on_submit():
+        done, invitation = _commit(
+            lambda: operations.invite_referent(
+                db.session,
+                organisation,
+                form.email.data,
+                display_name=form.display_name.data,
+                actor=current_user,
+            ),
+            form,
+        )
+        if done:
+            flash(
+                _("An invitation was sent to %(email)s.", email=invitation.email)
+                if invitation.send_count == 1
+                else _(
+                    "%(email)s had already been invited: a new link was sent, the previous one "
+                    "no longer works.",
+                    email=invitation.email,
+                ),
+                "success",
+            )
+            return redirect(url_for("stakeholders.organisation", organisation_id=organisation.id))
+    return render_template("stakeholders/invite.html", form=form, organisation=organisation)
+
+
+def _status_condition(status: InvitationStatus, now):
+    bounced = OutboxMessage.status == OutboxStatus.FAILED
+    not_bounced = or_(OutboxMessage.id.is_(None), OutboxMessage.status != OutboxStatus.FAILED)
+    pending = Invitation.state == InvitationState.PENDING
+    return {
+        InvitationStatus.ACCEPTED: Invitation.state == InvitationState.ACCEPTED,
+        InvitationStatus.REVOKED: Invitation.state == InvitationState.REVOKED,
+        InvitationStatus.BOUNCED: and_(pending, bounced),
+        InvitationStatus.EXPIRED: and_(pending, not_bounced, Invitation.expires_at <= now),
+        InvitationStatus.INVITED: and_(pending, not_bounced, Invitation.expires_at > now),
+    }[status]
+
+
+@bp.get("/registry/invitations")
+@require(can_manage_registry)
+def list_invitations():
+    filters = InvitationFilterForm(request.args)
+    now = utcnow()
+    query = (
+        select(Invitation)
+        .outerjoin(OutboxMessage, Invitation.outbox_message_id == OutboxMessage.id)
+        .options(
+            joinedload(Invitation.organisation),
+            joinedload(Invitation.outbox_message),
+            joinedload(Invitation.user),
+        )
+        .order_by(Invitation.sent_at.desc(), Invitation.id.desc())
+    )
+    if filters.validate() and filters.status.data:
+        query = query.where(_status_condition(InvitationStatus(filters.status.data), now))
+    page = db.paginate(query, per_page=PAGE_SIZE, error_out=False, count=True)
+    return render_template(
+        "stakeholders/invitations.html",
+        page=page,
+        filters=filters,
+        now=now,
+        status=filters.status.data or None,
+    )
+
+
+def _back_to(invitation: Invitation):
+    if request.form.get("next") == "organisation":
+        return redirect(
+            url_for("stakeholders.organisation", organisation_id=invitation.organisation_id)
+        )
+    return redirect(url_for("stakeholders.list_invitations"))
+
+
+@bp.post("/registry/invitations/<int:invitation_id>/resend")
+@require(can_manage_registry)
+def resend_invitation(invitation_id: int):
+    invitation = db.get_or_404(Invitation, invitation_id)
+    done, _result = _commit(
+        lambda: operations.resend_invitation(db.session, invitation, actor=current_user)
+    )
+    if done:
+        flash(
+            _(
+                "A new invitation was sent to %(email)s; the previous link no longer works.",
+                email=invitation.email,
+            ),
+            "success",
+        )
+    return _back_to(invitation)
+
+
+@bp.post("/registry/invitations/<int:invitation_id>/revoke")
+@require(can_manage_registry)
+def revoke_invitation(invitation_id: int):
+    invitation = db.get_or_404(Invitation, invitation_id)
+    done, _result = _commit(
+        lambda: operations.revoke_invitation(db.session, invitation, actor=current_user)
+    )
+    if done:
+        flash(_("The invitation to %(email)s was revoked.", email=invitation.email), "success")
+    return _back_to(invitation)
+
+
+def _bulk_targets() -> list[SelectChoice]:
+    zones = db.session.execute(select(Zone.id, Zone.name).order_by(Zone.name)).all()
+    groups = db.session.execute(select(Group.id, Group.name).order_by(Group.name)).all()
+    return [
+        *[SelectChoice(f"group:{g.id}", g.name) for g in groups],
+        *[SelectChoice(f"zone:{z.id}", _("Zona omogenea %(name)s", name=z.name)) for z in zones],
+    ]
+
+
+def _bulk_target(value: str) -> tuple[Zone | None, Group | None]:
+    kind, _sep, number = value.partition(":")
+    model = {"zone": Zone, "group": Group}.get(kind)
+    if model is None or not number.isdigit():
+        abort(400)
+    target = db.get_or_404(model, int(number))
+    return (target, None) if model is Zone else (None, target)
+
+
+@bp.route("/registry/invitations/bulk", methods=["GET", "POST"])
+@require(can_manage_registry)
+def bulk_invite():
+    form = BulkInviteForm()
+    form.target.choices = _bulk_targets()
+    plan = None
+    target_name = None
+    if form.validate_on_submit():
+        zone, group = _bulk_target(form.target.data)
+        target_name = (zone or group).name
+        organisations = operations.organisations_of(db.session, zone=zone, group=group)
+        plan = operations.bulk_invite(
+            db.session,
+            organisations,
+            operations.Channel(form.channel.data),
+            actor=current_user,
+            apply=form.confirm.data == "1",
+        )
+        if plan.applied:
+            db.session.commit()
+            flash(
+                _(
+                    "%(sent)d invitations sent; %(skipped)d organisations skipped.",
+                    sent=len(plan.to_invite),
+                    skipped=len(plan.skipped),
+                ),
+                "success",
+            )
+            return redirect(url_for("stakeholders.list_invitations"))
+        db.session.rollback()
+    return render_template(
+        "stakeholders/bulk_invite.html",
+        form=form,
+        plan=plan,
+        target_name=target_name,
+        channel_labels=CHANNEL_LABELS,
+    )
+
+
+# Accepting an invitation (public) ----------------------------------------------------------
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+@public
+def accept_invitation(token: str):
+    invitation = operations.find_invitation(db.session, token)
+    if invitation is None:
+        return render_template("stakeholders/invitation_invalid.html", reason="unknown"), 404
+    if not invitation.is_usable():
+        reason = {
+            InvitationState.ACCEPTED: "used",
+            InvitationState.REVOKED: "revoked",
+        }.get(invitation.state, "expired")
+        return render_template(
+            "stakeholders/invitation_invalid.html", reason=reason, invitation=invitation
+        ), 410
+    existing = db.session.scalar(select(User).where(User.email == invitation.email))
+    form = AcceptInvitationForm()
+    if request.method == "GET" and existing is None:
+        form.display_name.data = invitation.display_name
+    if form.validate_on_submit():
+        done, _user = _commit(
+            lambda: operations.accept_invitation(
+                db.session, token, password=form.password.data, display_name=form.display_name.data
+            ),
+            form,
+        )
+        if done:
+            if current_user.is_authenticated:
+                logout_user()
+            flash(
+                _(
+                    "Welcome: you now speak for %(name)s. Log in with your e-mail address and "
+                    "the password you chose.",
+                    name=invitation.organisation.name,
+                ),
+                "success",
+            )
+            return redirect(url_for("accounts.login"))
+    return render_template(
+        "stakeholders/accept.html", form=form, invitation=invitation, existing=existing
+    )
