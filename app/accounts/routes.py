@@ -30,7 +30,7 @@ from app.accounts.forms import (
 from app.accounts.models import Role, User
 from app.core.audit import AuditEntry
 from app.core.permissions import is_admin, require
-from app.core.refusals import show_refusal
+from app.core.refusals import commit_or_refuse
 from app.core.security import public
 from app.core.urls import safe_next_url
 from app.extensions import db
@@ -50,8 +50,8 @@ def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        outcome = operations.authenticate(db.session, form.email.data, form.password.data)
-        db.session.commit()
+        with commit_or_refuse():  # failures are recorded too: they count for throttling
+            outcome = operations.authenticate(db.session, form.email.data, form.password.data)
         if outcome.user is not None:
             lang = session.get("lang")
             session.clear()  # a fresh session on login: nothing carried over from before
@@ -80,8 +80,8 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    operations.record_logout(db.session, current_user)
-    db.session.commit()
+    with commit_or_refuse():
+        operations.record_logout(db.session, current_user)
     logout_user()
     lang = session.get("lang")
     session.clear()
@@ -96,15 +96,11 @@ def logout():
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
+        with commit_or_refuse(form) as attempt:
             operations.change_password(
                 db.session, current_user, form.current_password.data, form.password.data
             )
-        except operations.AccountError as error:
-            db.session.rollback()
-            show_refusal(form, error)
-        else:
-            db.session.commit()
+        if attempt.done:
             # The session token changed: log in again so that this session stays valid.
             login_user(current_user._get_current_object())
             flash(
@@ -119,8 +115,8 @@ def change_password():
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        operations.request_password_reset(db.session, form.email.data)
-        db.session.commit()
+        with commit_or_refuse():
+            operations.request_password_reset(db.session, form.email.data)
         flash(
             _(
                 "If an active account uses this address, we have sent it a link to choose a new "
@@ -139,13 +135,9 @@ def reset_password(token: str):
         return render_template("accounts/reset_invalid.html"), 404
     form = SetPasswordForm()
     if form.validate_on_submit():
-        try:
+        with commit_or_refuse(form) as attempt:
             operations.reset_password(db.session, token, form.password.data)
-        except operations.AccountError as error:
-            db.session.rollback()
-            show_refusal(form, error)
-        else:
-            db.session.commit()
+        if attempt.done:
             if current_user.is_authenticated:
                 logout_user()
             flash(_("Your password has been set. You can now log in."), "success")
@@ -197,7 +189,7 @@ def new_user():
     form = NewUserForm()
     form.organisation_id.choices = _organisation_choices()
     if form.validate_on_submit():
-        try:
+        with commit_or_refuse(form) as attempt:
             user = operations.create_user(
                 db.session,
                 email=form.email.data,
@@ -206,11 +198,7 @@ def new_user():
                 organisation=_chosen_organisation(form),
                 actor=current_user,
             )
-        except operations.AccountError as error:
-            db.session.rollback()
-            show_refusal(form, error)
-        else:
-            db.session.commit()
+        if attempt.done:
             flash(
                 _(
                     "Account created; a link to set the password was sent to %(email)s.",
@@ -232,7 +220,7 @@ def edit_user(user_id: int):
         form.roles.data = sorted(role.value for role in user.roles)
         form.organisation_id.data = user.organisation_id or 0
     if form.validate_on_submit():
-        try:
+        with commit_or_refuse(form) as attempt:
             operations.update_user(
                 db.session,
                 user,
@@ -241,11 +229,7 @@ def edit_user(user_id: int):
                 organisation=_chosen_organisation(form),
                 actor=current_user,
             )
-        except operations.AccountError as error:
-            db.session.rollback()
-            show_refusal(form, error)
-        else:
-            db.session.commit()
+        if attempt.done:
             flash(_("Changes saved."), "success")
             return redirect(url_for("admin_users.edit_user", user_id=user.id))
     history = db.session.scalars(
@@ -262,13 +246,9 @@ def edit_user(user_id: int):
 def set_active(user_id: int):
     user = db.get_or_404(User, user_id)
     active = request.form.get("active") == "1"
-    try:
+    with commit_or_refuse() as attempt:
         operations.set_active(db.session, user, active, actor=current_user)
-    except operations.AccountError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
-    else:
-        db.session.commit()
+    if attempt.done:
         flash(_("Account reactivated.") if active else _("Account deactivated."), "success")
     return redirect(url_for("admin_users.edit_user", user_id=user.id))
 
@@ -280,9 +260,9 @@ def send_password_link(user_id: int):
     if not user.active:
         flash(_("This account is deactivated: reactivate it first."), "danger")
     else:
-        operations.issue_password_link(
-            db.session, user, welcome=user.password_hash is None, actor=current_user
-        )
-        db.session.commit()
+        with commit_or_refuse():
+            operations.issue_password_link(
+                db.session, user, welcome=user.password_hash is None, actor=current_user
+            )
         flash(_("A link to set the password was sent to %(email)s.", email=user.email), "success")
     return redirect(url_for("admin_users.edit_user", user_id=user.id))

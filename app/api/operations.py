@@ -14,16 +14,15 @@ from app.accounts.models import User
 from app.api.models import ApiToken
 from app.core.audit import record
 from app.core.db import utcnow
+from app.core.refusals import Refusal
 
 TOKEN_PREFIX = "trc_"  # noqa: S105 - a public marker, not a secret
 #: last_used_at is written at most this often, so that busy integrations don't write per request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-class TokenError(ValueError):
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
+class TokenError(Refusal):
+    """A refusal about an API token (its message goes on the form's e-mail field)."""
 
 
 def hash_token(token: str) -> str:

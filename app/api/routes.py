@@ -24,6 +24,7 @@ from app.api.models import ApiToken
 from app.api.openapi import document
 from app.api.views import api_view
 from app.core.permissions import is_admin, require
+from app.core.refusals import commit_or_refuse
 from app.core.security import public
 from app.extensions import db
 
@@ -66,15 +67,11 @@ def tokens():
         if user is None:
             form.email.errors = [*form.email.errors, _("No account has this e-mail address.")]
         else:
-            try:
+            with commit_or_refuse(form, field="email") as attempt:
                 token, secret = operations.create_token(
                     db.session, user=user, name=form.name.data, actor=current_user
                 )
-            except operations.TokenError as error:
-                db.session.rollback()
-                form.email.errors = [*form.email.errors, str(error.message)]
-            else:
-                db.session.commit()
+            if attempt.done:
                 # Shown in this response only: never in a flash message (the session cookie is
                 # signed, not encrypted) and never again.
                 return render_template("api/token_created.html", token=token, secret=secret)
@@ -90,7 +87,7 @@ def tokens():
 @require(is_admin)
 def revoke(token_id: int):
     token = db.get_or_404(ApiToken, token_id)
-    operations.revoke_token(db.session, token, actor=current_user)
-    db.session.commit()
+    with commit_or_refuse():
+        operations.revoke_token(db.session, token, actor=current_user)
     flash(_("The token %(name)s has been revoked.", name=token.name), "success")
     return redirect(url_for("admin_api_tokens.tokens"))

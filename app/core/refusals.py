@@ -1,13 +1,35 @@
-"""The one shape of a refusal an operation gives a user, and how a form shows it."""
+"""The one shape of a refusal an operation gives a user, and the one way an HTML view commits
+or refuses.
+
+A view calls its operation inside :func:`commit_or_refuse`::
+
+    with commit_or_refuse(form) as attempt:
+        organisation = operations.create_organisation(db.session, data, actor=current_user)
+    if attempt.done:
+        flash(_("Organisation created."), "success")
+        return redirect(url_for(...))
+    return render_template(...), attempt.status
+
+A :class:`Refusal` raised inside the block rolls the whole request back and is shown to the
+user (on its form field, or flashed); anything else commits, once. Other exceptions propagate
+untouched (the error handlers answer them). The API has the same in ``app.api.views.api_view``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
 from flask import flash
+
+from app.extensions import db
 
 
 class Refusal(ValueError):
     """An operation refused: ``message`` (translatable) says why; ``field`` names the form field
-    it concerns, if any. Domains subclass it (AccountError, RoundError, ObservationError…)."""
+    it concerns, if any. Every domain's refusal is one of these (AccountError, PlanError,
+    RegistryError, RoundError, ObservationError, TokenError…)."""
 
     def __init__(self, message, field: str | None = None):
         super().__init__(str(message))
@@ -15,10 +37,58 @@ class Refusal(ValueError):
         self.field = field
 
 
-def show_refusal(form, error) -> None:
-    """Attach the refusal to its field, or flash it when it concerns no field of the form."""
-    field = getattr(form, error.field, None) if getattr(error, "field", None) else None
-    if field is not None:
-        field.errors = [*field.errors, str(error.message)]
+def show_refusal(form, error: Refusal, *, field: str | None = None) -> None:
+    """Attach the refusal to its field (or to ``field``, whatever the refusal names), or flash it
+    when it concerns no field of the form."""
+    name = field or getattr(error, "field", None)
+    target = getattr(form, name, None) if form is not None and name else None
+    if target is not None:
+        target.errors = [*target.errors, str(error.message)]
     else:
         flash(str(error.message), "danger")
+
+
+@dataclass
+class Attempt:
+    """What came of a :func:`commit_or_refuse` block."""
+
+    refusal: Refusal | None = None
+    #: Set by :meth:`discard`: the block ends without writing anything, refused or not.
+    discarded: bool = False
+
+    def discard(self) -> None:
+        """Write nothing of what the block did: a preview, or a plan that found problems."""
+        self.discarded = True
+
+    @property
+    def done(self) -> bool:
+        """The block's work was committed."""
+        return self.refusal is None and not self.discarded
+
+    @property
+    def status(self) -> int:
+        """The status of a page shown again: 422 after a refusal, else 200."""
+        return 200 if self.refusal is None else 422
+
+
+@contextmanager
+def commit_or_refuse(
+    form=None, *, field: str | None = None, show: bool = True
+) -> Iterator[Attempt]:
+    """Commit what the block did, once; on a :class:`Refusal` roll it all back and show why.
+
+    ``form``/``field``: where the message goes (see :func:`show_refusal`); ``show=False`` leaves
+    showing it to the view (which may first need to reload what the rollback expired)."""
+    attempt = Attempt()
+    try:
+        yield attempt
+    except Refusal as refusal:
+        db.session.rollback()
+        attempt.refusal = refusal
+        if show:
+            show_refusal(form, refusal, field=field)
+    else:
+        if attempt.discarded:
+            db.session.rollback()
+        else:
+            db.session.commit()

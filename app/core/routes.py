@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from app.core.refusals import commit_or_refuse
 from app.core.security import public
 from app.core.urls import safe_next_url
 from app.extensions import db
@@ -39,8 +40,8 @@ def set_language():
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
         if current_user.is_authenticated and current_user.locale != lang:
-            current_user.locale = lang
-            db.session.commit()
+            with commit_or_refuse():
+                current_user.locale = lang
     return redirect(safe_next_url(request.form.get("next")) or "/")
 
 

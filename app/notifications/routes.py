@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from app.core.permissions import is_admin, require
+from app.core.refusals import commit_or_refuse
 from app.extensions import db
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.notifications.operations import requeue
@@ -52,7 +53,7 @@ def requeue_message(message_id: int):
     if message.status != OutboxStatus.FAILED:
         flash(_("Only failed messages can be sent again."), "danger")
     else:
-        requeue(db.session, message, actor=current_user)
-        db.session.commit()
+        with commit_or_refuse():
+            requeue(db.session, message, actor=current_user)
         flash(_("The message will be sent again."), "success")
     return redirect(url_for("admin_outbox.list_messages", status=OutboxStatus.FAILED.value))

@@ -24,7 +24,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.core.db import utcnow
 from app.core.ratelimit import limiter
-from app.core.refusals import show_refusal
+from app.core.refusals import commit_or_refuse, show_refusal
 from app.core.security import public
 from app.core.timezones import local_to_utc
 from app.extensions import db
@@ -90,18 +90,6 @@ def _own(observation_id: int) -> Observation:
     if observation is None or not operations.can_follow(current_user, observation):
         abort(404)
     return observation
-
-
-def _commit_or_explain(change, success: str) -> None:
-    """Run an operation and commit, or roll back and say why it was refused."""
-    try:
-        change()
-    except ObservationError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
-    else:
-        db.session.commit()
-        flash(success, "success")
 
 
 def _attachment(observation_id: int, attachment_id: int) -> tuple[Observation, Attachment]:
@@ -171,21 +159,16 @@ def _conflict() -> None:
 
 
 def _save_and_maybe_submit(observation: Observation, form: ObservationForm, now):
-    """Save the text (committed first: nothing typed is ever lost), then the attachment (a
-    refused file loses nothing else), then submit if asked. ``now`` is when the request
+    """Save the text, then the attachment, then submit if asked: the one view that commits
+    more than once, on purpose. The text is committed first (nothing typed is ever lost), the
+    attachment next (a refused file loses nothing else), and registering is a transaction of
+    its own (a refused submission keeps the saved draft). ``now`` is when the request
     arrived: waiting for the database never makes a submission late."""
     observation_id = observation.id
     for step in (_save_text, _attach_upload):
         try:
-            step(observation, form)
-            db.session.commit()
-        except ObservationError as error:
-            db.session.rollback()
-            stored = db.session.get(Observation, observation_id)
-            if stored is not None and not stored.is_draft:  # registered by the first click
-                return redirect(url_for("observations.receipt", observation_id=stored.id))
-            show_refusal(form, error)
-            return None
+            with commit_or_refuse(show=False) as attempt:
+                step(observation, form)
         except (IntegrityError, StaleDataError):
             receipt = _registered_meanwhile(observation_id)
             if receipt is not None:
@@ -196,6 +179,12 @@ def _save_and_maybe_submit(observation: Observation, form: ObservationForm, now)
                 continue
             _conflict()
             return None
+        if not attempt.done:
+            stored = db.session.get(Observation, observation_id)
+            if stored is not None and not stored.is_draft:  # registered by the first click
+                return redirect(url_for("observations.receipt", observation_id=stored.id))
+            show_refusal(form, attempt.refusal)
+            return None
     if request.form.get("action") != "submit":
         flash(_("Draft saved. It is not sent until you submit it."), "success")
         return redirect(url_for("observations.edit", observation_id=observation.id))
@@ -204,21 +193,20 @@ def _save_and_maybe_submit(observation: Observation, form: ObservationForm, now)
 
 def _submit(observation: Observation, form, now):
     try:
-        operations.submit(db.session, observation, actor=current_user, now=now)
+        with commit_or_refuse(show=False) as attempt:
+            operations.submit(db.session, observation, actor=current_user, now=now)
     except operations.AlreadySubmitted as already:
         return redirect(url_for("observations.receipt", observation_id=already.observation.id))
-    except operations.ChangedMeanwhile:
+    if attempt.done:
+        return redirect(url_for("observations.receipt", observation_id=observation.id))
+    if isinstance(attempt.refusal, operations.ChangedMeanwhile):
         receipt = _registered_meanwhile(observation.id)
         if receipt is None:
             _conflict()
         return receipt
-    except ObservationError as error:
-        db.session.rollback()
-        show_refusal(form, error)
-        flash(_("Your text is kept as a draft."), "info")
-        return None
-    db.session.commit()
-    return redirect(url_for("observations.receipt", observation_id=observation.id))
+    show_refusal(form, attempt.refusal)
+    flash(_("Your text is kept as a draft."), "info")
+    return None
 
 
 @bp.route("/rounds/<int:round_id>/observations/new", methods=["GET", "POST"])
@@ -248,15 +236,15 @@ def new_observation(round_id: int):
             observation = existing
         else:
             try:
-                observation = operations.start_draft(
-                    db.session,
-                    round_,
-                    author=current_user,
-                    anchor=anchor,
-                    now=arrived,
-                    form_token=token,
-                )
-                db.session.commit()
+                with commit_or_refuse(form) as attempt:  # committed before its text is saved
+                    observation = operations.start_draft(
+                        db.session,
+                        round_,
+                        author=current_user,
+                        anchor=anchor,
+                        now=arrived,
+                        form_token=token,
+                    )
             except IntegrityError:
                 # The same form arrived twice at once and the other copy made the draft.
                 db.session.rollback()
@@ -264,9 +252,7 @@ def new_observation(round_id: int):
                 if twin is None or twin.author_id != current_user.id:
                     raise
                 return redirect(url_for("observations.edit", observation_id=twin.id))
-            except ObservationError as error:
-                db.session.rollback()
-                show_refusal(form, error)
+            if not attempt.done:
                 return render_template(
                     "observations/edit.html",
                     form=form,
@@ -305,13 +291,7 @@ def edit(observation_id: int):
     anchor = operations.Anchor.of(observation)
     if form.validate_on_submit():
         if form.lock_version.data and form.lock_version.data != str(observation.lock_version):
-            flash(
-                _(
-                    "This draft was changed in another window meanwhile. Your text is below, not "
-                    "saved: copy what you need, reload the page, and save again."
-                ),
-                "danger",
-            )
+            _conflict()
             return render_template(
                 "observations/edit.html",
                 form=form,
@@ -342,12 +322,10 @@ def edit(observation_id: int):
 @bp.post("/observations/<int:observation_id>/attachments/<int:attachment_id>/remove")
 def remove_attachment(observation_id: int, attachment_id: int):
     observation, attachment = _attachment(observation_id, attachment_id)
-    _commit_or_explain(
-        lambda: operations.remove_attachment(
-            db.session, observation, attachment, user=current_user
-        ),
-        _("Attachment removed."),
-    )
+    with commit_or_refuse() as attempt:
+        operations.remove_attachment(db.session, observation, attachment, user=current_user)
+    if attempt.done:
+        flash(_("Attachment removed."), "success")
     return redirect(url_for("observations.edit", observation_id=observation.id))
 
 
@@ -403,25 +381,20 @@ def withdraw(observation_id: int):
     form = WithdrawForm()
     if not form.validate_on_submit():
         abort(400)
-    _commit_or_explain(
-        lambda: operations.withdraw(
-            db.session, observation, user=current_user, reason=form.reason.data
-        ),
-        _("The observation has been withdrawn. It stays on record as withdrawn."),
-    )
+    with commit_or_refuse() as attempt:
+        operations.withdraw(db.session, observation, user=current_user, reason=form.reason.data)
+    if attempt.done:
+        flash(_("The observation has been withdrawn. It stays on record as withdrawn."), "success")
     return redirect(url_for("observations.receipt", observation_id=observation.id))
 
 
 @bp.post("/observations/<int:observation_id>/correct")
 def correct(observation_id: int):
     observation = _own(observation_id)
-    try:
+    with commit_or_refuse() as attempt:
         draft = operations.start_correction(db.session, observation, user=current_user)
-    except ObservationError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
+    if not attempt.done:
         return redirect(url_for("observations.receipt", observation_id=observation.id))
-    db.session.commit()
     flash(
         _(
             "A new draft that corrects %(protocol)s: change it and submit it.",
@@ -477,7 +450,7 @@ def intake(round_id: int):
         organisation = db.session.get(Organisation, form.organisation_id.data)
         upload = form.original.data
         originals = [(upload.filename, upload.read())] if upload and upload.filename else []
-        try:
+        with commit_or_refuse(form) as attempt:
             anchor = operations.resolve_anchor(
                 db.session,
                 round_,
@@ -500,11 +473,7 @@ def intake(round_id: int):
                 consent_public_name=form.consent_public_name.data,
                 originals=originals,
             )
-        except ObservationError as error:
-            db.session.rollback()
-            show_refusal(form, error)
-        else:
-            db.session.commit()
+        if attempt.done:
             flash(_("Recorded as %(protocol)s.", protocol=observation.protocol_code), "success")
             return redirect(url_for("observations.receipt", observation_id=observation.id))
         return render_template("observations/intake.html", form=form, round=round_), 422

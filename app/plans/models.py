@@ -39,15 +39,11 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relat
 from sqlalchemy.sql.util import find_tables
 
 from app.core.db import Base, UTCDateTime, enum_type, utcnow
+from app.core.refusals import Refusal
 
 
-class PlanError(ValueError):
-    """A refusal to show the user as it is (the message is translatable)."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class PlanError(Refusal):
+    """A refusal about a plan or its texts."""
 
 
 class FrozenVersionError(PlanError):

@@ -12,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.core.db import utcnow
 from app.core.permissions import is_staff
-from app.core.refusals import show_refusal
+from app.core.refusals import commit_or_refuse
 from app.core.timezones import local_to_utc, utc_to_local
 from app.extensions import db
 from app.observations.models import Observation, ObservationState
@@ -21,7 +21,7 @@ from app.plans.tree import load_tree
 from app.rounds import operations
 from app.rounds.eligibility import user_may_submit
 from app.rounds.forms import KIND_LABELS, RoundForm, StateForm
-from app.rounds.models import STATE_LABELS, Round, RoundError, RoundState
+from app.rounds.models import STATE_LABELS, Round, RoundState
 from app.rounds.permissions import can_manage_rounds, can_see_round
 from app.stakeholders.models import Group, OrganisationKind, Zone
 
@@ -141,13 +141,9 @@ def new_round():
     form = RoundForm()
     _fill_choices(form)
     if form.validate_on_submit():
-        try:
+        with commit_or_refuse(form) as attempt:
             round_ = operations.create_round(db.session, actor=current_user, **_values(form))
-        except RoundError as error:
-            db.session.rollback()
-            show_refusal(form, error)
-        else:
-            db.session.commit()
+        if attempt.done:
             flash(_("Round created. Schedule it when it is ready."), "success")
             return redirect(url_for("rounds.show_round", round_id=round_.id))
     return render_template("rounds/edit.html", form=form, round=None)
@@ -165,13 +161,9 @@ def edit_round(round_id: int):
         form.zones.data = [z.id for z in round_.zones]
         form.kinds.data = sorted(k.value for k in round_.kinds)
     if form.validate_on_submit():
-        try:
+        with commit_or_refuse(form) as attempt:
             operations.update_round(db.session, round_, actor=current_user, **_values(form))
-        except RoundError as error:
-            db.session.rollback()
-            show_refusal(form, error)
-        else:
-            db.session.commit()
+        if attempt.done:
             flash(_("Changes saved."), "success")
             return redirect(url_for("rounds.show_round", round_id=round_.id))
     return render_template("rounds/edit.html", form=form, round=round_)
@@ -185,13 +177,9 @@ def change_state(round_id: int):
     if action not in ACTIONS[round_.state]:
         flash(_("This action is not possible now."), "danger")
         return redirect(url_for("rounds.show_round", round_id=round_.id))
-    try:
+    with commit_or_refuse() as attempt:
         operations.change_state(db.session, round_, action, actor=current_user)
-    except (RoundError, ValueError) as error:
-        db.session.rollback()
-        flash(str(getattr(error, "message", error)), "danger")
-    else:
-        db.session.commit()
+    if attempt.done:
         flash(_("The round is now %(state)s.", state=STATE_LABELS[round_.state]), "success")
     return redirect(url_for("rounds.show_round", round_id=round_.id))
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db, login_manager
 from app.plans.forms import POLICY_AREA_LABELS, STATUS_LABELS
-from app.plans.models import Paragraph, Plan, PlanError, PlanVersion, Section
+from app.plans.models import Paragraph, Plan, PlanVersion, Section
 from app.plans.permissions import PLAN_PREDICATES, can_edit_version, can_manage_plans
 
 bp = Blueprint("plans", __name__, url_prefix="/plans")
@@ -96,14 +96,6 @@ def _section(version: PlanVersion, key: str) -> Section:
 
 def _paragraph(version: PlanVersion, key: str) -> Paragraph:
     return _by_key(Paragraph, version, key)
-
-
-def _form_error(form, error: PlanError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error.message)]
-    else:
-        flash(str(error.message), "danger")
 
 
 def _lock(value) -> int | None:

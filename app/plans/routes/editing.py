@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.core.permissions import require
+from app.core.refusals import commit_or_refuse, show_refusal
 from app.extensions import db
 from app.plans import operations
 from app.plans.forms import (
@@ -18,13 +19,12 @@ from app.plans.forms import (
     SectionForm,
     SplitForm,
 )
-from app.plans.models import Paragraph, PlanError, PolicyArea, Section
+from app.plans.models import Paragraph, PolicyArea, Section
 from app.plans.permissions import (
     can_manage_plans,
 )
 from app.plans.routes.common import (
     _editable_version,
-    _form_error,
     _gone,
     _lock,
     _paragraph,
@@ -60,7 +60,7 @@ def add_section(slug: str, number: int):
         flash(_("A section needs a title."), "danger")
         return _to_version(version)
     parent = _section(version, form.parent.data) if form.parent.data else None
-    try:
+    with commit_or_refuse() as attempt:
         section = operations.add_section(
             db.session,
             version,
@@ -70,11 +70,8 @@ def add_section(slug: str, number: int):
             policy_area=PolicyArea(form.policy_area.data) if form.policy_area.data else None,
             actor=current_user,
         )
-    except PlanError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
+    if not attempt.done:
         return _to_version(version)
-    db.session.commit()
     flash(_("Section added."), "success")
     return _to_section_editor(version, section)
 
@@ -90,7 +87,7 @@ def edit_section(slug: str, number: int, key: str):
         form.lock_version.data = section.lock_version
     status = 200
     if _submitted(form):
-        try:
+        with commit_or_refuse(show=False) as attempt:
             operations.update_section(
                 db.session,
                 section,
@@ -100,18 +97,15 @@ def edit_section(slug: str, number: int, key: str):
                 seen_lock=form.lock_version.data,
                 actor=current_user,
             )
-        except PlanError as error:
-            db.session.rollback()
-            section = db.session.get(Section, section.id)
-            if section is None:
-                return _gone(version)
-            _form_error(form, error)
-            status = 409 if isinstance(error, operations.ConflictError) else 422
-            form.lock_version.data = section.lock_version  # saving again overwrites, knowingly
-        else:
-            db.session.commit()
+        if attempt.done:
             flash(_("Section saved."), "success")
             return _to_section_editor(version, section)
+        section = db.session.get(Section, section.id)
+        if section is None:
+            return _gone(version)
+        show_refusal(form, attempt.refusal)
+        status = 409 if isinstance(attempt.refusal, operations.ConflictError) else 422
+        form.lock_version.data = section.lock_version  # saving again overwrites, knowingly
     elif request.method == "POST":
         status = 400
     tree = load_tree(db.session, version)
@@ -149,7 +143,7 @@ def section_action(slug: str, number: int, key: str):
     version = _editable_version(slug, number)
     section = _section(version, key)
     action = request.form.get("action", "")
-    try:
+    with commit_or_refuse() as attempt:
         if action in ("up", "down"):
             operations.move_section(
                 db.session, section, offset=-1 if action == "up" else 1, actor=current_user
@@ -158,11 +152,8 @@ def section_action(slug: str, number: int, key: str):
             operations.delete_section(db.session, section, actor=current_user)
         else:
             abort(400)
-    except PlanError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
+    if not attempt.done:
         return _to_section_editor(version, section)
-    db.session.commit()
     if action == "delete":
         flash(_("Section deleted."), "success")
         return _to_version(version)
@@ -181,15 +172,12 @@ def add_paragraph(slug: str, number: int, key: str):
     after = _paragraph(version, form.after.data) if form.after.data else None
     if after is not None and after.section_id != section.id:
         abort(400)
-    try:
+    with commit_or_refuse() as attempt:
         paragraph = operations.add_paragraph(
             db.session, section, html=form.html.data, after=after, actor=current_user
         )
-    except PlanError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
+    if not attempt.done:
         return _to_section_editor(version, section)
-    db.session.commit()
     flash(_("Paragraph added."), "success")
     return _to_section_editor(version, section, f"p-{paragraph.key}")
 
@@ -217,7 +205,7 @@ def _paragraph_form(slug: str, number: int, key: str, *, split: bool):
     conflict = None
     status = 200
     if _submitted(form):
-        try:
+        with commit_or_refuse(show=False) as attempt:
             if split:
                 operations.split_paragraph(
                     db.session,
@@ -234,22 +222,20 @@ def _paragraph_form(slug: str, number: int, key: str, *, split: bool):
                     seen_lock=form.lock_version.data,
                     actor=current_user,
                 )
-        except operations.ConflictError as error:
-            db.session.rollback()
+        if attempt.done:
+            flash(_("Paragraph split.") if split else _("Paragraph saved."), "success")
+            return _to_section_editor(version, paragraph.section, f"p-{paragraph.key}")
+        if isinstance(attempt.refusal, operations.ConflictError):
+            # The editor's text comes back beside the current one (or the paragraph is gone).
             conflict = paragraph = db.session.get(Paragraph, paragraph.id)
             if conflict is None:
                 return _gone(version)
-            flash(str(error.message), "danger")
+            show_refusal(None, attempt.refusal)
             form.lock_version.data = conflict.lock_version
             status = 409
-        except PlanError as error:
-            db.session.rollback()
-            _form_error(form, error)
-            status = 422
         else:
-            db.session.commit()
-            flash(_("Paragraph split.") if split else _("Paragraph saved."), "success")
-            return _to_section_editor(version, paragraph.section, f"p-{paragraph.key}")
+            show_refusal(form, attempt.refusal)
+            status = 422
     elif request.method == "POST":
         status = 400
     return _paragraph_page(version, paragraph, form, status, conflict=conflict, split=split)
@@ -276,7 +262,7 @@ def paragraph_action(slug: str, number: int, key: str):
     section = paragraph.section
     action = request.form.get("action", "")
     anchor = f"p-{paragraph.key}"
-    try:
+    with commit_or_refuse() as attempt:
         if action in ("up", "down"):
             operations.move_paragraph(
                 db.session, paragraph, offset=-1 if action == "up" else 1, actor=current_user
@@ -298,11 +284,8 @@ def paragraph_action(slug: str, number: int, key: str):
             anchor = None
         else:
             abort(400)
-    except PlanError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
+    if not attempt.done:
         return _to_section_editor(version, section, anchor)
-    db.session.commit()
     messages = {
         "delete": _("Paragraph deleted."),
         "merge": _("Paragraph merged with the next one."),

@@ -7,11 +7,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.core.permissions import require
+from app.core.refusals import commit_or_refuse
 from app.extensions import db
 from app.plans import operations
 from app.plans.forms import STATUS_LABELS, ImportForm, LabelForm
-from app.plans.importers import ImportError_
-from app.plans.models import PlanError, PlanImport
+from app.plans.models import PlanImport
 from app.plans.permissions import (
     can_manage_plans,
 )
@@ -36,7 +36,7 @@ def import_text(slug: str):
         upload = form.file.data
         limit = current_app.config["PLAN_IMPORT_MAX_BYTES"]
         data = upload.stream.read(limit + 1)
-        try:
+        with commit_or_refuse(form, field="file") as attempt:
             plan_import = operations.start_import(
                 db.session,
                 plan,
@@ -47,13 +47,9 @@ def import_text(slug: str):
                 max_bytes=limit,
                 actor=current_user,
             )
-        except (ImportError_, PlanError) as error:
-            db.session.rollback()
-            form.file.errors = [*form.file.errors, str(error.message)]
-            status = 422
-        else:
-            db.session.commit()
+        if attempt.done:
             return redirect(url_for("plans.import_preview", slug=slug, import_id=plan_import.id))
+        status = attempt.status
     elif request.method == "POST":
         status = 400
     return render_template("plans/import.html", plan=plan, form=form), status
@@ -73,27 +69,23 @@ def import_preview(slug: str, import_id: int):
     status = 200
     if request.method == "POST":
         if request.form.get("action") == "cancel" and form.validate_on_submit():
-            operations.cancel_import(db.session, plan_import, actor=current_user)
-            db.session.commit()
+            with commit_or_refuse():
+                operations.cancel_import(db.session, plan_import, actor=current_user)
             flash(_("Import cancelled: nothing was saved."), "info")
             return redirect(url_for("plans.show_plan", slug=slug))
         if form.validate_on_submit():
             corrections = {
                 name: value for name, value in request.form.items() if name.startswith(("s-", "p-"))
             }
-            plan_import.label = form.label.data.strip()
-            try:
+            with commit_or_refuse() as attempt:
+                plan_import.label = form.label.data.strip()
                 version = operations.confirm_import(
                     db.session, plan_import, corrections=corrections, actor=current_user
                 )
-            except PlanError as error:
-                db.session.rollback()
-                flash(str(error.message), "danger")
-                status = 422
-            else:
-                db.session.commit()
+            if attempt.done:
                 flash(_("Text imported as a new draft version."), "success")
                 return redirect(url_for("plans.read_version", slug=slug, number=version.number))
+            status = attempt.status
         else:
             status = 400
     sections = plan_import.structure["sections"]

@@ -7,14 +7,24 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.core.permissions import require
+from app.core.refusals import commit_or_refuse
 from app.extensions import db
 from app.plans import operations
 from app.plans.forms import STATUS_LABELS, LabelForm, NewPlanForm, PlanForm
-from app.plans.models import Audience, PlanError
+from app.plans.models import Audience
 from app.plans.permissions import (
     can_manage_plans,
 )
-from app.plans.routes.common import _form_error, _plan, _to_version, _version, bp
+from app.plans.routes.common import _plan, _to_version, _version, bp
+
+
+def _plan_fields(form) -> dict:
+    return {
+        "title": form.title.data,
+        "owner": form.owner.data,
+        "description": form.description.data or "",
+        "audience": Audience(form.audience.data),
+    }
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -24,21 +34,11 @@ def new_plan():
     if request.method == "GET":
         form.owner.data = current_app.config["TRACCIA_OWNER_NAME"]
     if form.validate_on_submit():
-        try:
+        with commit_or_refuse(form) as attempt:
             plan = operations.create_plan(
-                db.session,
-                title=form.title.data,
-                slug=form.slug.data,
-                owner=form.owner.data,
-                description=form.description.data or "",
-                audience=Audience(form.audience.data),
-                actor=current_user,
+                db.session, slug=form.slug.data, actor=current_user, **_plan_fields(form)
             )
-        except PlanError as error:
-            db.session.rollback()
-            _form_error(form, error)
-        else:
-            db.session.commit()
+        if attempt.done:
             flash(_("Plan created. Now import its text."), "success")
             return redirect(url_for("plans.import_text", slug=plan.slug))
     return render_template("plans/plan_form.html", form=form, plan=None)
@@ -52,18 +52,11 @@ def edit_plan(slug: str):
     if request.method == "GET":
         form.audience.data = plan.audience.value
     if form.validate_on_submit():
-        operations.update_plan(
-            db.session,
-            plan,
-            title=form.title.data,
-            owner=form.owner.data,
-            description=form.description.data or "",
-            audience=Audience(form.audience.data),
-            actor=current_user,
-        )
-        db.session.commit()
-        flash(_("Changes saved."), "success")
-        return redirect(url_for("plans.show_plan", slug=plan.slug))
+        with commit_or_refuse(form) as attempt:
+            operations.update_plan(db.session, plan, actor=current_user, **_plan_fields(form))
+        if attempt.done:
+            flash(_("Changes saved."), "success")
+            return redirect(url_for("plans.show_plan", slug=plan.slug))
     return render_template("plans/plan_form.html", form=form, plan=plan)
 
 
@@ -75,15 +68,12 @@ def start_successor(slug: str, number: int):
     if not form.validate_on_submit():
         flash(_("Give the new version a label."), "danger")
         return redirect(url_for("plans.show_plan", slug=slug))
-    try:
+    with commit_or_refuse() as attempt:
         successor = operations.create_successor(
             db.session, version, label=form.label.data, actor=current_user
         )
-    except PlanError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
+    if not attempt.done:
         return redirect(url_for("plans.show_plan", slug=slug))
-    db.session.commit()
     flash(_("New draft created: every section and paragraph was carried over."), "success")
     return _to_version(successor)
 
@@ -96,13 +86,9 @@ def change_state(slug: str, number: int):
     transition = transitions.get(request.form.get("transition", ""))
     if transition is None:
         abort(400)
-    try:
+    with commit_or_refuse() as attempt:
         transition(db.session, version, actor=current_user)
-    except PlanError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
-    else:
-        db.session.commit()
+    if attempt.done:
         flash(
             _("The version is now %(status)s.", status=STATUS_LABELS[version.status.value]),
             "success",

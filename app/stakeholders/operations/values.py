@@ -6,16 +6,13 @@ import re
 
 from email_validator import EmailNotValidError, validate_email
 
+from app.core.refusals import Refusal
+
 ISTAT_CODE = re.compile(r"^\d{6}$")
 
 
-class RegistryError(ValueError):
-    """A refusal to show the user as it is (the message is translatable)."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class RegistryError(Refusal):
+    """A refusal about the stakeholder registry."""
 
 
 # Values ------------------------------------------------------------------------------------

@@ -9,13 +9,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.core.permissions import can_manage_registry, require
+from app.core.refusals import commit_or_refuse
 from app.extensions import db
 from app.stakeholders import operations
 from app.stakeholders.forms import (
     NamedForm,
 )
 from app.stakeholders.models import Group, Organisation, Zone, group_memberships
-from app.stakeholders.routes.common import _commit, bp
+from app.stakeholders.routes.common import bp
 
 COLLECTIONS = {
     "zones": (Zone, operations.save_zone),
@@ -77,17 +78,15 @@ def _edit_collection(collection: str, item_id: int | None):
             abort(404)
     form = NamedForm(obj=item)
     if form.validate_on_submit():
-        done, saved = _commit(
-            lambda: save(
+        with commit_or_refuse(form) as attempt:
+            saved = save(
                 db.session,
                 item,
                 name=form.name.data,
                 description=form.description.data,
                 actor=current_user,
-            ),
-            form,
-        )
-        if done:
+            )
+        if attempt.done:
             flash(_("Changes saved."), "success")
             return redirect(url_for(f"stakeholders.{collection[:-1]}", item_id=saved.id))
     members = [] if item is None else (item.comuni if model is Zone else item.organisations)

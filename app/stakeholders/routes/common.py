@@ -3,7 +3,7 @@ the zone and group choices."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash
+from flask import Blueprint
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -11,7 +11,6 @@ from wtforms.fields.choices import SelectChoice
 from app.core.permissions import can_manage_registry
 from app.core.templating import add_nav_item
 from app.extensions import db
-from app.stakeholders import operations
 from app.stakeholders.labels import ACTION_LABELS, KIND_LABELS, STATUS_LABELS
 from app.stakeholders.models import Group, Zone
 
@@ -36,30 +35,6 @@ def invitation_status_label(status) -> str:
 @bp.app_template_filter("import_action_label")
 def import_action_label(action) -> str:
     return str(ACTION_LABELS.get(action, action))
-
-
-def _form_error(form, error: operations.RegistryError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error.message)]
-    else:
-        flash(str(error.message), "danger")
-
-
-def _commit(change, form=None) -> tuple[bool, object]:
-    """Run ``change`` (an operation) and commit once; on a refusal roll back and say why, on
-    the form's field when there is one, else as a message. Returns (done, what it returned)."""
-    try:
-        result = change()
-    except operations.RegistryError as error:
-        db.session.rollback()
-        if form is not None:
-            _form_error(form, error)
-        else:
-            flash(str(error.message), "danger")
-        return False, None
-    db.session.commit()
-    return True, result
 
 
 def _zone_choices(none_label) -> list[SelectChoice]:

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.core.permissions import can_manage_registry, require
+from app.core.refusals import commit_or_refuse
 from app.extensions import db
 from app.stakeholders import imports
 from app.stakeholders.csvfiles import MAX_CSV_BYTES, CsvError, decode
@@ -38,11 +39,17 @@ def _import_csv(what: str):
     upload = ImportForm()
     apply_form = ApplyImportForm(prefix="apply")
     plan = content = None
-    if apply_form.content.data and apply_form.validate_on_submit():
-        raw = apply_form.content.data.encode("utf-8")
-        plan = IMPORTERS[what](db.session, raw, actor=current_user, apply=True)
-        if plan.applied:
-            db.session.commit()
+    applying = bool(apply_form.content.data) and apply_form.validate_on_submit()
+    if applying or upload.validate_on_submit():
+        if applying:
+            raw = apply_form.content.data.encode("utf-8")
+        else:
+            raw = upload.file.data.read(MAX_CSV_BYTES + 1)
+        with commit_or_refuse() as attempt:
+            plan = IMPORTERS[what](db.session, raw, actor=current_user, apply=applying)
+            if not plan.applied:
+                attempt.discard()  # the preview, or problems found: nothing is written
+        if attempt.done:
             flash(
                 _(
                     "Import done: %(create)d created, %(update)d updated, %(unchanged)d unchanged.",
@@ -51,13 +58,9 @@ def _import_csv(what: str):
                 "success",
             )
             return redirect(url_for("stakeholders.list_organisations"))
-        db.session.rollback()
-        content = apply_form.content.data
-    elif upload.validate_on_submit():
-        raw = upload.file.data.read(MAX_CSV_BYTES + 1)
-        plan = IMPORTERS[what](db.session, raw, actor=current_user, apply=False)
-        db.session.rollback()
-        if plan.ok:
+        if applying:
+            content = apply_form.content.data
+        elif plan.ok:
             try:
                 content, _encoding = decode(raw)
             except CsvError:  # pragma: no cover - the plan would not be ok

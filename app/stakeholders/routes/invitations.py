@@ -13,6 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from app.accounts.models import User
 from app.core.db import utcnow
 from app.core.permissions import can_manage_registry, require
+from app.core.refusals import commit_or_refuse
 from app.core.security import public
 from app.extensions import db
 from app.notifications.models import OutboxMessage, OutboxStatus
@@ -32,7 +33,7 @@ from app.stakeholders.models import (
     Organisation,
     Zone,
 )
-from app.stakeholders.routes.common import PAGE_SIZE, _commit, bp
+from app.stakeholders.routes.common import PAGE_SIZE, bp
 
 
 @bp.route("/registry/organisations/<int:organisation_id>/invite", methods=["GET", "POST"])
@@ -41,17 +42,15 @@ def invite(organisation_id: int):
     organisation = db.get_or_404(Organisation, organisation_id)
     form = InviteForm()
     if form.validate_on_submit():
-        done, invitation = _commit(
-            lambda: operations.invite_referent(
+        with commit_or_refuse(form) as attempt:
+            invitation = operations.invite_referent(
                 db.session,
                 organisation,
                 form.email.data,
                 display_name=form.display_name.data,
                 actor=current_user,
-            ),
-            form,
-        )
-        if done:
+            )
+        if attempt.done:
             flash(
                 _("An invitation was sent to %(email)s.", email=invitation.email)
                 if invitation.send_count == 1
@@ -118,10 +117,9 @@ def _back_to(invitation: Invitation):
 @require(can_manage_registry)
 def resend_invitation(invitation_id: int):
     invitation = db.get_or_404(Invitation, invitation_id)
-    done, _result = _commit(
-        lambda: operations.resend_invitation(db.session, invitation, actor=current_user)
-    )
-    if done:
+    with commit_or_refuse() as attempt:
+        operations.resend_invitation(db.session, invitation, actor=current_user)
+    if attempt.done:
         flash(
             _(
                 "A new invitation was sent to %(email)s; the previous link no longer works.",
@@ -136,10 +134,9 @@ def resend_invitation(invitation_id: int):
 @require(can_manage_registry)
 def revoke_invitation(invitation_id: int):
     invitation = db.get_or_404(Invitation, invitation_id)
-    done, _result = _commit(
-        lambda: operations.revoke_invitation(db.session, invitation, actor=current_user)
-    )
-    if done:
+    with commit_or_refuse() as attempt:
+        operations.revoke_invitation(db.session, invitation, actor=current_user)
+    if attempt.done:
         flash(_("The invitation to %(email)s was revoked.", email=invitation.email), "success")
     return _back_to(invitation)
 
@@ -173,15 +170,17 @@ def bulk_invite():
         zone, group = _bulk_target(form.target.data)
         target_name = (zone or group).name
         organisations = operations.organisations_of(db.session, zone=zone, group=group)
-        plan = operations.bulk_invite(
-            db.session,
-            organisations,
-            operations.Channel(form.channel.data),
-            actor=current_user,
-            apply=form.confirm.data == "1",
-        )
-        if plan.applied:
-            db.session.commit()
+        with commit_or_refuse() as attempt:
+            plan = operations.bulk_invite(
+                db.session,
+                organisations,
+                operations.Channel(form.channel.data),
+                actor=current_user,
+                apply=form.confirm.data == "1",
+            )
+            if not plan.applied:
+                attempt.discard()  # the preview, or problems found: nothing is written
+        if attempt.done:
             flash(
                 _(
                     "%(sent)d invitations sent; %(skipped)d organisations skipped.",
@@ -191,7 +190,6 @@ def bulk_invite():
                 "success",
             )
             return redirect(url_for("stakeholders.list_invitations"))
-        db.session.rollback()
     return render_template(
         "stakeholders/bulk_invite.html",
         form=form,
@@ -223,13 +221,11 @@ def accept_invitation(token: str):
     if request.method == "GET" and existing is None:
         form.display_name.data = invitation.display_name
     if form.validate_on_submit():
-        done, _user = _commit(
-            lambda: operations.accept_invitation(
+        with commit_or_refuse(form) as attempt:
+            operations.accept_invitation(
                 db.session, token, password=form.password.data, display_name=form.display_name.data
-            ),
-            form,
-        )
-        if done:
+            )
+        if attempt.done:
             if current_user.is_authenticated:
                 logout_user()
             flash(

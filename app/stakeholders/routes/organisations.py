@@ -12,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from app.accounts.models import User
 from app.core.db import utcnow
 from app.core.permissions import can_manage_registry, require
+from app.core.refusals import commit_or_refuse
 from app.extensions import db
 from app.stakeholders import operations
 from app.stakeholders.forms import InviteForm, OrganisationForm, OrganisationSearchForm
@@ -23,7 +24,7 @@ from app.stakeholders.models import (
     Zone,
     group_memberships,
 )
-from app.stakeholders.routes.common import PAGE_SIZE, _commit, _group_choices, _zone_choices, bp
+from app.stakeholders.routes.common import PAGE_SIZE, _group_choices, _zone_choices, bp
 
 
 @bp.get("/registry/")
@@ -124,13 +125,11 @@ def _organisation_data(form: OrganisationForm) -> operations.OrganisationData:
 def new_organisation():
     form = _organisation_form(None)
     if form.validate_on_submit():
-        done, organisation = _commit(
-            lambda: operations.create_organisation(
+        with commit_or_refuse(form) as attempt:
+            organisation = operations.create_organisation(
                 db.session, _organisation_data(form), actor=current_user
-            ),
-            form,
-        )
-        if done:
+            )
+        if attempt.done:
             flash(_("Organisation created."), "success")
             return redirect(url_for("stakeholders.organisation", organisation_id=organisation.id))
     return render_template("stakeholders/organisation_form.html", form=form, organisation=None)
@@ -142,13 +141,11 @@ def edit_organisation(organisation_id: int):
     organisation = db.get_or_404(Organisation, organisation_id)
     form = _organisation_form(organisation)
     if form.validate_on_submit():
-        done, changes = _commit(
-            lambda: operations.update_organisation(
+        with commit_or_refuse(form) as attempt:
+            changes = operations.update_organisation(
                 db.session, organisation, _organisation_data(form), actor=current_user
-            ),
-            form,
-        )
-        if done:
+            )
+        if attempt.done:
             flash(_("Changes saved.") if changes else _("Nothing was changed."), "success")
             return redirect(url_for("stakeholders.organisation", organisation_id=organisation.id))
     return render_template(
@@ -191,10 +188,9 @@ def _referent(organisation_id: int, user_id: int) -> tuple[Organisation, User]:
 @require(can_manage_registry)
 def set_primary(organisation_id: int, user_id: int):
     organisation, user = _referent(organisation_id, user_id)
-    done, _result = _commit(
-        lambda: operations.set_primary_referent(db.session, organisation, user, actor=current_user)
-    )
-    if done:
+    with commit_or_refuse() as attempt:
+        operations.set_primary_referent(db.session, organisation, user, actor=current_user)
+    if attempt.done:
         flash(_("%(name)s is now the main contact.", name=user.display_name), "success")
     return redirect(url_for("stakeholders.organisation", organisation_id=organisation.id))
 
@@ -204,12 +200,9 @@ def set_primary(organisation_id: int, user_id: int):
 def set_referent_active(organisation_id: int, user_id: int):
     organisation, user = _referent(organisation_id, user_id)
     active = request.form.get("active") == "1"
-    done, _result = _commit(
-        lambda: operations.set_referent_active(
-            db.session, organisation, user, active, actor=current_user
-        )
-    )
-    if done:
+    with commit_or_refuse() as attempt:
+        operations.set_referent_active(db.session, organisation, user, active, actor=current_user)
+    if attempt.done:
         flash(
             _("%(name)s can speak for the organisation again.", name=user.display_name)
             if active
