@@ -12,7 +12,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, or_, select
 from wtforms.fields.choices import SelectChoice
 
@@ -28,8 +28,9 @@ from app.accounts.forms import (
     UserSearchForm,
 )
 from app.accounts.models import Role, User
+from app.accounts.permissions import can_manage_users
 from app.core.audit import AuditEntry
-from app.core.permissions import is_admin, require
+from app.core.permissions import is_logged_in, require
 from app.core.refusals import commit_or_refuse
 from app.core.security import public
 from app.core.urls import safe_next_url
@@ -78,7 +79,7 @@ def login():
 
 
 @bp.post("/logout")
-@login_required
+@require(is_logged_in)
 def logout():
     with commit_or_refuse():
         operations.record_logout(db.session, current_user)
@@ -92,7 +93,7 @@ def logout():
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
-@login_required
+@require(is_logged_in)
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
@@ -167,7 +168,7 @@ def _chosen_organisation(form) -> Organisation | None:
 
 
 @admin_bp.get("/")
-@require(is_admin)
+@require(can_manage_users)
 def list_users():
     search = UserSearchForm(request.args)
     query = select(User).order_by(User.display_name, User.id)
@@ -184,7 +185,7 @@ def list_users():
 
 
 @admin_bp.route("/new", methods=["GET", "POST"])
-@require(is_admin)
+@require(can_manage_users)
 def new_user():
     form = NewUserForm()
     form.organisation_id.choices = _organisation_choices()
@@ -211,7 +212,7 @@ def new_user():
 
 
 @admin_bp.route("/<int:user_id>", methods=["GET", "POST"])
-@require(is_admin)
+@require(can_manage_users)
 def edit_user(user_id: int):
     user = db.get_or_404(User, user_id)
     form = UserForm(obj=user)
@@ -242,7 +243,7 @@ def edit_user(user_id: int):
 
 
 @admin_bp.post("/<int:user_id>/active")
-@require(is_admin)
+@require(can_manage_users)
 def set_active(user_id: int):
     user = db.get_or_404(User, user_id)
     active = request.form.get("active") == "1"
@@ -254,7 +255,7 @@ def set_active(user_id: int):
 
 
 @admin_bp.post("/<int:user_id>/password-link")
-@require(is_admin)
+@require(can_manage_users)
 def send_password_link(user_id: int):
     user = db.get_or_404(User, user_id)
     if not user.active:

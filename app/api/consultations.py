@@ -12,10 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.api.blueprints import bp
+from app.api.permissions import can_use_api
 from app.api.views import api_view, json_body
 from app.core.db import utcnow
 from app.core.json_errors import ApiError
-from app.core.permissions import is_staff
+from app.core.permissions import is_staff, require
 from app.core.urls import absolute_url
 from app.extensions import db
 from app.observations import operations, receipts
@@ -28,11 +29,11 @@ from app.observations.models import (
     ObservationKind,
     OutsideWindowError,
 )
+from app.observations.permissions import can_follow
 from app.plans.models import PlanVersion
 from app.plans.tree import load_tree
-from app.rounds.eligibility import user_may_submit
 from app.rounds.models import Round, RoundState
-from app.rounds.permissions import can_manage_rounds, can_see_round
+from app.rounds.permissions import can_manage_rounds, can_see_round, can_submit
 from app.stakeholders.models import Organisation
 
 
@@ -63,6 +64,7 @@ def _visible_round(round_id: int) -> Round:
 
 
 @bp.get("/rounds")
+@require(can_use_api)
 @api_view
 def list_rounds():
     query = (
@@ -77,6 +79,7 @@ def list_rounds():
 
 
 @bp.get("/rounds/<int:round_id>")
+@require(can_use_api)
 @api_view
 def get_round(round_id: int):
     round_ = _visible_round(round_id)
@@ -223,6 +226,7 @@ def _fail(error: ObservationError):
 
 
 @bp.post("/rounds/<int:round_id>/observations")
+@require(can_use_api)
 @api_view
 def submit_observation(round_id: int):
     """Submit an observation in one request (no draft), or, for staff, record one received
@@ -260,7 +264,7 @@ def _submit_as_participant(round_, body, anchor, kind, files, user) -> Observati
     organisation_id = _identifier(body, "organisation_id")
     if organisation_id is not None and organisation_id != user.organisation_id:
         raise ApiError(403, _l("A referent speaks only for their own organisation."))
-    if not user_may_submit(user, round_):
+    if not can_submit(user, round_):
         raise ApiError(403, _l("Your organisation is not among those taking part in this round."))
     observation = operations.start_draft(db.session, round_, author=user, anchor=anchor)
     observation.channel = Channel.API
@@ -336,11 +340,12 @@ def _record_intake(round_, body, anchor, kind, channel_name, files) -> Observati
 
 
 @bp.get("/observations/<protocol>")
+@require(can_use_api)
 @api_view
 def get_observation(protocol: str):
     observation = db.session.scalar(
         select(Observation).where(Observation.protocol_code == protocol.upper()[:40])
     )
-    if observation is None or not operations.can_follow(g.api_token.user, observation):
+    if observation is None or not can_follow(g.api_token.user, observation):
         raise ApiError(404, _l("No such observation."))
     return _receipt(observation), 200

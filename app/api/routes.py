@@ -3,14 +3,7 @@ the consultation endpoints are in :mod:`app.api.consultations`, on the same blue
 
 from __future__ import annotations
 
-from flask import (
-    flash,
-    g,
-    jsonify,
-    redirect,
-    render_template,
-    url_for,
-)
+from flask import flash, g, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -22,8 +15,9 @@ from app.api.blueprints import admin_bp, bp
 from app.api.forms import NewTokenForm
 from app.api.models import ApiToken
 from app.api.openapi import document
+from app.api.permissions import can_manage_tokens, can_use_api
 from app.api.views import api_view
-from app.core.permissions import is_admin, require
+from app.core.permissions import require
 from app.core.refusals import commit_or_refuse
 from app.core.security import public
 from app.extensions import db
@@ -38,6 +32,7 @@ def openapi():
 
 
 @bp.get("/me")
+@require(can_use_api)
 @api_view
 def me():
     user = g.api_token.user
@@ -59,7 +54,7 @@ def me():
 
 
 @admin_bp.route("/", methods=["GET", "POST"])
-@require(is_admin)
+@require(can_manage_tokens)
 def tokens():
     form = NewTokenForm()
     if form.validate_on_submit():
@@ -84,7 +79,7 @@ def tokens():
 
 
 @admin_bp.post("/<int:token_id>/revoke")
-@require(is_admin)
+@require(can_manage_tokens)
 def revoke(token_id: int):
     token = db.get_or_404(ApiToken, token_id)
     with commit_or_refuse():

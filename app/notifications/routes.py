@@ -7,11 +7,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from app.core.permissions import is_admin, require
+from app.core.permissions import require
 from app.core.refusals import commit_or_refuse
 from app.extensions import db
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.notifications.operations import requeue
+from app.notifications.permissions import can_manage_outbox
 
 bp = Blueprint("admin_outbox", __name__, url_prefix="/admin/outbox")
 
@@ -19,7 +20,7 @@ PAGE_SIZE = 50
 
 
 @bp.get("/")
-@require(is_admin)
+@require(can_manage_outbox)
 def list_messages():
     status = request.args.get("status", OutboxStatus.PENDING.value)
     if status not in {s.value for s in OutboxStatus}:
@@ -47,7 +48,7 @@ def list_messages():
 
 
 @bp.post("/<int:message_id>/requeue")
-@require(is_admin)
+@require(can_manage_outbox)
 def requeue_message(message_id: int):
     message = db.get_or_404(OutboxMessage, message_id)
     if message.status != OutboxStatus.FAILED:

@@ -38,10 +38,12 @@ from app.observations.models import (
     OutsideWindowError,
     Target,
 )
+from app.observations.permissions import can_withdraw
 from app.plans.models import Paragraph, Section
 from app.plans.text import clean_html, plain_text
-from app.rounds.eligibility import organisation_is_eligible, user_may_submit
+from app.rounds.eligibility import organisation_is_eligible
 from app.rounds.models import ProtocolCounter, Round, RoundState
+from app.rounds.permissions import can_submit
 from app.stakeholders.models import Organisation
 
 TITLE_MAX = 300
@@ -203,7 +205,7 @@ def start_draft(
     form_token: str | None = None,
 ) -> Observation:
     now = now or utcnow()
-    if not user_may_submit(author, round_):
+    if not can_submit(author, round_):
         raise NotEligibleError(
             _l("Your organisation is not among those taking part in this round.")
         )
@@ -349,7 +351,7 @@ def submit(
     round_ = observation.round
     if observation.author_id != actor.id:
         raise ObservationError(_l("Only the author can submit a draft."))
-    if not user_may_submit(actor, round_) or (
+    if not can_submit(actor, round_) or (
         observation.organisation_id is not None
         and observation.organisation_id != actor.organisation_id
     ):
@@ -462,33 +464,6 @@ def _queue_receipt(session: Session, observation: Observation) -> None:
 
 
 # After submission --------------------------------------------------------------------------
-
-
-def can_follow(user, observation: Observation) -> bool:
-    """The author, the referents of the same organisation, and staff."""
-    from app.core.permissions import is_staff
-
-    if is_staff(user):
-        return True
-    if not getattr(user, "is_authenticated", False):
-        return False
-    if observation.author_id == user.id:
-        return True
-    return (
-        observation.organisation_id is not None
-        and observation.organisation_id == user.organisation_id
-        and not observation.is_draft
-    )
-
-
-def can_withdraw(user, observation: Observation) -> bool:
-    """The author, or a referent of the same organisation (staff do not withdraw for them)."""
-    if not getattr(user, "is_authenticated", False) or observation.channel in INTAKE_CHANNELS:
-        return False
-    return observation.author_id == user.id or (
-        observation.organisation_id is not None
-        and observation.organisation_id == user.organisation_id
-    )
 
 
 def withdraw(

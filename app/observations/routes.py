@@ -23,6 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
 
 from app.core.db import utcnow
+from app.core.permissions import is_logged_in, require
 from app.core.ratelimit import limiter
 from app.core.refusals import commit_or_refuse, show_refusal
 from app.core.security import public
@@ -45,10 +46,19 @@ from app.observations.models import (
     ObservationKind,
     ObservationState,
 )
+from app.observations.permissions import (
+    can_correct,
+    can_edit_draft,
+    can_follow,
+    can_record_intake,
+    can_speak_for,
+    can_withdraw,
+)
+from app.observations.queries import OBSERVATION
 from app.plans.tree import load_tree
-from app.rounds.eligibility import user_may_submit
 from app.rounds.models import Round
-from app.rounds.permissions import can_manage_rounds, can_see_round
+from app.rounds.permissions import can_see_round, can_submit
+from app.rounds.queries import ROUND
 from app.stakeholders.models import Organisation
 
 bp = Blueprint("observations", __name__)
@@ -76,28 +86,11 @@ def _int_arg(name: str) -> int | None:
     return int(value) if value.isdigit() and len(value) < 9 else None
 
 
-def _round_for_writing(round_id: int) -> Round:
-    round_ = db.session.get(Round, round_id)
-    if round_ is None or not can_see_round(current_user, round_):
-        abort(404)
-    if not user_may_submit(current_user, round_):
-        abort(403)
-    return round_
-
-
-def _own(observation_id: int) -> Observation:
-    observation = db.session.get(Observation, observation_id)
-    if observation is None or not operations.can_follow(current_user, observation):
-        abort(404)
-    return observation
-
-
-def _attachment(observation_id: int, attachment_id: int) -> tuple[Observation, Attachment]:
-    observation = _own(observation_id)
+def _attachment(observation: Observation, attachment_id: int) -> Attachment:
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None or attachment.observation_id != observation.id:
         abort(404)
-    return observation, attachment
+    return attachment
 
 
 def _anchor_from_request(round_: Round) -> operations.Anchor:
@@ -210,9 +203,9 @@ def _submit(observation: Observation, form, now):
 
 
 @bp.route("/rounds/<int:round_id>/observations/new", methods=["GET", "POST"])
-def new_observation(round_id: int):
+@require(is_logged_in, load=ROUND, visible=can_see_round, allowed=can_submit)
+def new_observation(round_: Round):
     arrived = utcnow()
-    round_ = _round_for_writing(round_id)
     try:
         anchor = _anchor_from_request(round_)
     except ObservationError as error:
@@ -276,12 +269,12 @@ def new_observation(round_id: int):
 
 
 @bp.route("/observations/<int:observation_id>/edit", methods=["GET", "POST"])
-def edit(observation_id: int):
+@require(is_logged_in, load=OBSERVATION, visible=can_follow)
+def edit(observation: Observation):
     arrived = utcnow()
-    observation = _own(observation_id)
     if not observation.is_draft:
         return redirect(url_for("observations.receipt", observation_id=observation.id))
-    if observation.author_id != current_user.id:
+    if not can_edit_draft(current_user, observation):  # staff follow drafts, never edit them
         abort(404)
     form = ObservationForm(obj=observation)
     if request.method == "GET":
@@ -320,8 +313,9 @@ def edit(observation_id: int):
 
 
 @bp.post("/observations/<int:observation_id>/attachments/<int:attachment_id>/remove")
-def remove_attachment(observation_id: int, attachment_id: int):
-    observation, attachment = _attachment(observation_id, attachment_id)
+@require(is_logged_in, load=OBSERVATION, visible=can_follow)
+def remove_attachment(observation: Observation, attachment_id: int):
+    attachment = _attachment(observation, attachment_id)
     with commit_or_refuse() as attempt:
         operations.remove_attachment(db.session, observation, attachment, user=current_user)
     if attempt.done:
@@ -330,9 +324,10 @@ def remove_attachment(observation_id: int, attachment_id: int):
 
 
 @bp.get("/observations/<int:observation_id>/attachments/<int:attachment_id>")
-def download(observation_id: int, attachment_id: int):
+@require(is_logged_in, load=OBSERVATION, visible=can_follow)
+def download(observation: Observation, attachment_id: int):
     """Always a download, never rendered inline, with the type found in its content."""
-    _, attachment = _attachment(observation_id, attachment_id)
+    attachment = _attachment(observation, attachment_id)
     response = make_response(attachment.data)
     response.headers["Content-Type"] = attachment.content_type
     response.headers["Content-Disposition"] = _attachment_disposition(attachment.filename)
@@ -349,14 +344,12 @@ def _attachment_disposition(filename: str) -> str:
 
 
 @bp.get("/observations/<int:observation_id>/")
-def receipt(observation_id: int):
-    observation = _own(observation_id)
+@require(is_logged_in, load=OBSERVATION, visible=can_follow)
+def receipt(observation: Observation):
     if observation.is_draft:
         return redirect(url_for("observations.edit", observation_id=observation.id))
     code = None
-    if observation.author_id == current_user.id or (
-        observation.organisation_id and observation.organisation_id == current_user.organisation_id
-    ):
+    if can_speak_for(current_user, observation):
         candidate = receipts.verification_code(observation.protocol_code)
         if receipts.code_matches(observation, candidate):
             code = candidate
@@ -365,19 +358,16 @@ def receipt(observation_id: int):
         observation=observation,
         code=code,
         withdraw_form=WithdrawForm(),
-        can_withdraw=observation.state is ObservationState.SUBMITTED
+        withdrawable=observation.state is ObservationState.SUBMITTED
         and observation.round.is_open_at(utcnow())
-        and operations.can_withdraw(current_user, observation),
-        can_correct=observation.round.is_open_at(utcnow())
-        and user_may_submit(current_user, observation.round),
+        and can_withdraw(current_user, observation),
+        correctable=can_correct(current_user, observation),
     )
 
 
 @bp.post("/observations/<int:observation_id>/withdraw")
-def withdraw(observation_id: int):
-    observation = _own(observation_id)
-    if not operations.can_withdraw(current_user, observation):
-        abort(403)
+@require(is_logged_in, load=OBSERVATION, visible=can_follow, allowed=can_withdraw)
+def withdraw(observation: Observation):
     form = WithdrawForm()
     if not form.validate_on_submit():
         abort(400)
@@ -389,8 +379,8 @@ def withdraw(observation_id: int):
 
 
 @bp.post("/observations/<int:observation_id>/correct")
-def correct(observation_id: int):
-    observation = _own(observation_id)
+@require(is_logged_in, load=OBSERVATION, visible=can_follow)
+def correct(observation: Observation):
     with commit_or_refuse() as attempt:
         draft = operations.start_correction(db.session, observation, user=current_user)
     if not attempt.done:
@@ -406,6 +396,7 @@ def correct(observation_id: int):
 
 
 @bp.get("/observations/mine")
+@require(is_logged_in)
 def mine():
     """The user's observations, drafts included, and those of their organisation."""
     conditions = [Observation.author_id == current_user.id]
@@ -428,10 +419,8 @@ def mine():
 
 
 @bp.route("/rounds/<int:round_id>/intake", methods=["GET", "POST"])
-def intake(round_id: int):
-    if not can_manage_rounds(current_user):
-        abort(403)
-    round_ = db.get_or_404(Round, round_id)
+@require(can_record_intake, load=ROUND)
+def intake(round_: Round):
     form = IntakeForm()
     form.organisation_id.choices = [
         SelectChoice(row.id, row.name)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.permissions import is_editor, is_staff
+from app.core.permissions import is_editor, is_logged_in, is_staff, register
 from app.plans.models import Audience, Plan, PlanVersion
 
 
@@ -17,7 +17,7 @@ def _audience_allows(user, plan: Plan) -> bool:
     if plan.audience is Audience.PUBLIC:
         return True
     if plan.audience is Audience.REGISTERED:
-        return bool(getattr(user, "is_authenticated", False))
+        return is_logged_in(user)
     return False
 
 
@@ -36,9 +36,4 @@ def can_edit_version(user, version: PlanVersion) -> bool:
     return is_editor(user) and version.is_draft
 
 
-PLAN_PREDICATES = {
-    "can_manage_plans": can_manage_plans,
-    "can_see_plan": can_see_plan,
-    "can_read_version": can_read_version,
-    "can_edit_version": can_edit_version,
-}
+register(can_manage_plans, can_see_plan, can_read_version, can_edit_version)

@@ -59,12 +59,3 @@ def eligible_referents(session: Session, round_: Round) -> list[User]:
             .order_by(User.id)
         ).unique()
     )
-
-
-def user_may_submit(user, round_: Round) -> bool:
-    """The user may write observations in this round (the window is checked separately)."""
-    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
-        return False
-    if Role.STAKEHOLDER in user.roles and organisation_is_eligible(round_, user.organisation):
-        return True
-    return round_.citizens_eligible and Role.CITIZEN in user.roles

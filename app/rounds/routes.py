@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from wtforms.fields.choices import SelectChoice
 
 from app.core.db import utcnow
-from app.core.permissions import is_staff
+from app.core.permissions import is_logged_in, is_staff, require
 from app.core.refusals import commit_or_refuse
 from app.core.timezones import local_to_utc, utc_to_local
 from app.extensions import db
@@ -19,10 +19,10 @@ from app.observations.models import Observation, ObservationState
 from app.plans.models import Plan, PlanVersion, VersionStatus
 from app.plans.tree import load_tree
 from app.rounds import operations
-from app.rounds.eligibility import user_may_submit
 from app.rounds.forms import KIND_LABELS, RoundForm, StateForm
 from app.rounds.models import STATE_LABELS, Round, RoundState
 from app.rounds.permissions import can_manage_rounds, can_see_round
+from app.rounds.queries import ROUND
 from app.stakeholders.models import Group, OrganisationKind, Zone
 
 bp = Blueprint("rounds", __name__, url_prefix="/rounds")
@@ -52,31 +52,13 @@ ACTIONS = {
 @bp.record_once
 def _template_helpers(state) -> None:
     state.app.jinja_env.globals.update(
-        can_manage_rounds=can_manage_rounds,
         round_state_labels=STATE_LABELS,
         round_action_labels=ACTION_LABELS,
-        may_write=lambda round_: (
-            user_may_submit(current_user, round_) and round_.is_open_at(utcnow())
-        ),
-        may_take_part=lambda round_: user_may_submit(current_user, round_),
     )
 
 
-def _round(round_id: int) -> Round:
-    round_ = db.session.get(Round, round_id)
-    if round_ is None or not can_see_round(current_user, round_):
-        abort(404)
-    return round_
-
-
-def _managed_round(round_id: int) -> Round:
-    round_ = db.get_or_404(Round, round_id)
-    if not can_manage_rounds(current_user):
-        abort(403)
-    return round_
-
-
 @bp.get("/")
+@require(is_logged_in)
 def list_rounds():
     query = (
         select(Round)
@@ -135,9 +117,8 @@ def _values(form: RoundForm) -> dict:
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@require(can_manage_rounds)
 def new_round():
-    if not can_manage_rounds(current_user):
-        abort(403)
     form = RoundForm()
     _fill_choices(form)
     if form.validate_on_submit():
@@ -150,8 +131,8 @@ def new_round():
 
 
 @bp.route("/<int:round_id>/edit", methods=["GET", "POST"])
-def edit_round(round_id: int):
-    round_ = _managed_round(round_id)
+@require(can_manage_rounds, load=ROUND)
+def edit_round(round_: Round):
     form = RoundForm(obj=round_)
     _fill_choices(form)
     if request.method == "GET":
@@ -170,8 +151,8 @@ def edit_round(round_id: int):
 
 
 @bp.post("/<int:round_id>/state")
-def change_state(round_id: int):
-    round_ = _managed_round(round_id)
+@require(can_manage_rounds, load=ROUND)
+def change_state(round_: Round):
     form = StateForm()
     action = form.action.data if form.validate_on_submit() else None
     if action not in ACTIONS[round_.state]:
@@ -195,8 +176,8 @@ def section_counts(round_: Round) -> Counter:
 
 
 @bp.get("/<int:round_id>/")
-def show_round(round_id: int):
-    round_ = _round(round_id)
+@require(is_logged_in, load=ROUND, visible=can_see_round)
+def show_round(round_: Round):
     tree = load_tree(db.session, round_.version)
     counts = section_counts(round_)
     return render_template(
@@ -213,9 +194,9 @@ def show_round(round_id: int):
 
 
 @bp.get("/<int:round_id>/s/<key>")
-def show_section(round_id: int, key: str):
+@require(is_logged_in, load=ROUND, visible=can_see_round)
+def show_section(round_: Round, key: str):
     """A top-level section's text, to comment on it, a paragraph or a selected passage."""
-    round_ = _round(round_id)
     tree = load_tree(db.session, round_.version)
     node = tree.node_by_key(key)
     if node is None:

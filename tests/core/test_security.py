@@ -5,6 +5,7 @@ import re
 import pytest
 
 from app.accounts.models import Role, User
+from app.core.permissions import PREDICATES
 from app.core.security import is_public_endpoint
 from tests.fixtures.factories import csrf_token
 
@@ -168,3 +169,32 @@ def test_behind_a_trusted_proxy_the_client_address_is_audited(database_url, db):
         select(AuditEntry).where(AuditEntry.action == "auth.login_failed")
     ).one()
     assert entry.ip_address == "203.0.113.7"
+
+
+def test_every_endpoint_names_its_permission(app):
+    """The permission matrix starts here: every route that is not public says, on its view
+    (``view.permission``), which named predicates admit a user, in the order they are asked;
+    public pages that check an object say so too. No anonymous lambdas: each predicate is in
+    the vocabulary (``PREDICATES``) that templates and docs/architecture.md share."""
+    missing, unnamed = [], []
+    for rule in _routes(app):
+        view = app.view_functions[rule.endpoint]
+        permission = getattr(view, "permission", None)
+        if permission is None:
+            if rule.endpoint not in PUBLIC_ENDPOINTS:
+                missing.append(rule.endpoint)
+            continue
+        for predicate in permission.predicates:
+            if PREDICATES.get(predicate.__name__) is not predicate:
+                unnamed.append((rule.endpoint, predicate.__name__))
+    assert missing == []
+    assert unnamed == []
+
+
+def test_the_vocabulary_is_documented():
+    """Every predicate has a row in the permission table of docs/architecture.md."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "architecture.md").read_text()
+    undocumented = [name for name in PREDICATES if not re.search(rf"\| `{name}[`(]", doc)]
+    assert undocumented == []

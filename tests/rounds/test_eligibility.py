@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.accounts.models import Role
-from app.rounds.eligibility import organisation_is_eligible, user_may_submit
+from app.rounds.eligibility import organisation_is_eligible
+from app.rounds.permissions import can_submit
 from app.stakeholders.models import OrganisationKind
 
 KINDS = list(OrganisationKind)
@@ -40,7 +41,7 @@ def test_eligibility_matrix(
     }[config]
     assert organisation_is_eligible(round_, organisation) is expected
     referent = make_referent(organisation)
-    assert user_may_submit(referent, round_) is expected
+    assert can_submit(referent, round_) is expected
 
 
 def test_an_inactive_organisation_or_referent_is_not_eligible(
@@ -51,20 +52,20 @@ def test_an_inactive_organisation_or_referent_is_not_eligible(
     referent = make_referent(organisation)
     organisation.active = False
     db.session.commit()
-    assert not user_may_submit(referent, round_)
+    assert not can_submit(referent, round_)
     organisation.active = True
     referent.active = False
     db.session.commit()
-    assert not user_may_submit(referent, round_)
+    assert not can_submit(referent, round_)
 
 
 @pytest.mark.parametrize("citizens", [True, False])
 def test_registered_citizens_only_where_the_round_says(db, make_round, make_user, citizens):
     round_ = make_round(citizens=citizens)
     citizen = make_user(Role.CITIZEN)
-    assert user_may_submit(citizen, round_) is citizens
+    assert can_submit(citizen, round_) is citizens
 
 
 @pytest.mark.parametrize("role", [Role.ADMIN, Role.EDITOR, Role.MODERATOR])
 def test_staff_do_not_submit_as_participants(db, make_round, make_user, role):
-    assert not user_may_submit(make_user(role), make_round())
+    assert not can_submit(make_user(role), make_round())

@@ -94,3 +94,40 @@ def test_post_matrix(app, world, role):
             data["csrf_token"] = csrf_token(client, "/observations/mine")
         status = client.post(path.format(**ids), data=data).status_code
         assert status == expected.get(role, expected["default"]), (path, role, status)
+
+
+@pytest.mark.parametrize("role", ["eligible referent", "editor"])
+def test_a_stranger_cannot_tell_a_round_that_exists_from_one_that_does_not(
+    app, db, world, make_round, role
+):
+    """The role is checked before the round is looked up (403 whether it exists or not), and
+    a round the user may not see answers like one that is not there (404)."""
+    from app.rounds.models import RoundState
+
+    ids, users = world
+    draft = make_round(state=RoundState.DRAFT).id
+    client = _client(app, users, role)
+    token = csrf_token(client, "/observations/mine")
+    for path in ("/rounds/{}/edit", "/rounds/{}/intake"):
+        statuses = {client.get(path.format(n)).status_code for n in (ids["round"], draft, 999999)}
+        assert statuses == {403}, path
+    posted = {
+        client.post(f"/rounds/{n}/state", data={"action": "close", "csrf_token": token}).status_code
+        for n in (ids["round"], 999999)
+    }
+    assert posted == {403}
+    if role == "eligible referent":  # staff see draft rounds; stakeholders do not
+        for path in ("/rounds/{}/", "/rounds/{}/observations/new"):
+            assert client.get(path.format(draft)).status_code == 404, path
+            assert client.get(path.format(999999)).status_code == 404, path
+
+
+def test_an_observation_that_is_not_yours_answers_like_one_that_does_not_exist(app, world):
+    ids, users = world
+    client = _client(app, users, "other referent")
+    token = csrf_token(client, "/observations/mine")
+    for number in (ids["observation"], 999999):
+        assert client.get(f"/observations/{number}/").status_code == 404
+        assert client.get(f"/observations/{number}/edit").status_code == 404
+        response = client.post(f"/observations/{number}/withdraw", data={"csrf_token": token})
+        assert response.status_code == 404

@@ -7,12 +7,12 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
-from app.extensions import db, login_manager
+from app.extensions import db
 from app.plans.forms import POLICY_AREA_LABELS, STATUS_LABELS
 from app.plans.models import Paragraph, Plan, PlanVersion, Section
-from app.plans.permissions import PLAN_PREDICATES, can_edit_version, can_manage_plans
+from app.plans.permissions import can_edit_version, can_manage_plans
+from app.plans.queries import get_plan, get_version
 
 bp = Blueprint("plans", __name__, url_prefix="/plans")
 
@@ -25,7 +25,6 @@ IMPORT_FORM_PARTS = 50_000
 @bp.record_once
 def _register_template_helpers(state) -> None:
     env = state.app.jinja_env
-    env.globals.update(PLAN_PREDICATES)
     env.globals["policy_area_label"] = lambda area: str(POLICY_AREA_LABELS.get(area, ""))
     env.globals["status_label"] = lambda status: str(STATUS_LABELS.get(status, status))
 
@@ -37,30 +36,18 @@ def _allow_large_import_forms(endpoint, values) -> None:
         request.max_form_parts = IMPORT_FORM_PARTS
 
 
-# Loading and refusing ----------------------------------------------------------------------
-
-
-def _refuse():
-    """Anonymous visitors are asked to log in; logged-in users are refused."""
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    abort(403)
+# Loading -----------------------------------------------------------------------------------
 
 
 def _plan(slug: str) -> Plan:
-    plan = db.session.scalar(select(Plan).where(Plan.slug == slug))
+    plan = get_plan(slug)
     if plan is None:
         abort(404)
     return plan
 
 
 def _version(slug: str, number: int) -> PlanVersion:
-    version = db.session.scalar(
-        select(PlanVersion)
-        .join(Plan)
-        .where(Plan.slug == slug, PlanVersion.number == number)
-        .options(joinedload(PlanVersion.plan))
-    )
+    version = get_version(slug, number)
     if version is None:
         abort(404)
     return version

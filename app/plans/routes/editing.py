@@ -20,9 +20,7 @@ from app.plans.forms import (
     SplitForm,
 )
 from app.plans.models import Paragraph, PolicyArea, Section
-from app.plans.permissions import (
-    can_manage_plans,
-)
+from app.plans.permissions import can_manage_plans
 from app.plans.routes.common import (
     _editable_version,
     _gone,

@@ -12,9 +12,7 @@ from app.extensions import db
 from app.plans import operations
 from app.plans.forms import STATUS_LABELS, ImportForm, LabelForm
 from app.plans.models import PlanImport
-from app.plans.permissions import (
-    can_manage_plans,
-)
+from app.plans.permissions import can_manage_plans
 from app.plans.routes.common import _plan, bp
 from app.plans.tree import load_tree
 

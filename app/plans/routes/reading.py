@@ -8,13 +8,15 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import load_only
 
+from app.core.permissions import anyone, require
 from app.core.security import public
 from app.extensions import db
 from app.plans.diff import NotRelated, compare
 from app.plans.forms import AUDIENCE_LABELS, DiffForm, LabelForm
-from app.plans.models import Plan, PlanImport
+from app.plans.models import Plan, PlanImport, PlanVersion
 from app.plans.permissions import can_manage_plans, can_read_version, can_see_plan
-from app.plans.routes.common import ONE_PAGE_PARAGRAPHS, _plan, _refuse, _version, bp
+from app.plans.queries import PLAN, VERSION
+from app.plans.routes.common import ONE_PAGE_PARAGRAPHS, bp
 from app.plans.tree import load_text, load_tree
 
 
@@ -28,10 +30,8 @@ def index():
 
 @bp.get("/<slug>/")
 @public
-def show_plan(slug: str):
-    plan = _plan(slug)
-    if not can_see_plan(current_user, plan):
-        return _refuse()
+@require(anyone, load=PLAN, allowed=can_see_plan)
+def show_plan(plan: Plan):
     versions = [v for v in plan.versions if can_read_version(current_user, v)]
     pending = []
     if can_manage_plans(current_user):
@@ -54,12 +54,14 @@ def show_plan(slug: str):
 # Reading -----------------------------------------------------------------------------------
 
 
+def _address(version: PlanVersion) -> dict:
+    return {"slug": version.plan.slug, "number": version.number}
+
+
 @bp.get("/<slug>/v<int:number>/")
 @public
-def read_version(slug: str, number: int):
-    version = _version(slug, number)
-    if not can_read_version(current_user, version):
-        return _refuse()
+@require(anyone, load=VERSION, allowed=can_read_version)
+def read_version(version: PlanVersion):
     tree = load_tree(db.session, version)
     whole = tree.paragraph_count <= ONE_PAGE_PARAGRAPHS
     return render_template(
@@ -74,10 +76,8 @@ def read_version(slug: str, number: int):
 
 @bp.get("/<slug>/v<int:number>/s/<key>")
 @public
-def read_section(slug: str, number: int, key: str):
-    version = _version(slug, number)
-    if not can_read_version(current_user, version):
-        return _refuse()
+@require(anyone, load=VERSION, allowed=can_read_version)
+def read_section(version: PlanVersion, key: str):
     tree = load_tree(db.session, version, text=False)
     node = tree.node_by_key(key)
     if node is None:
@@ -87,8 +87,7 @@ def read_section(slug: str, number: int, key: str):
         while top.section.parent_id is not None:
             top = tree.nodes[top.section.parent_id]
         return redirect(
-            url_for("plans.read_section", slug=slug, number=number, key=top.section.key)
-            + f"#s-{key}"
+            url_for("plans.read_section", **_address(version), key=top.section.key) + f"#s-{key}"
         )
     index = tree.roots.index(node)
     load_text(db.session, node.walk())  # the text of this section only
@@ -106,31 +105,27 @@ def read_section(slug: str, number: int, key: str):
 
 @bp.get("/<slug>/v<int:number>/p/<key>")
 @public
-def paragraph_link(slug: str, number: int, key: str):
+@require(anyone, load=VERSION, allowed=can_read_version)
+def paragraph_link(version: PlanVersion, key: str):
     """A paragraph's permalink: its place on the reading page, whichever page that is."""
-    version = _version(slug, number)
-    if not can_read_version(current_user, version):
-        return _refuse()
     tree = load_tree(db.session, version, text=False)
     found = tree.paragraph_by_key(key)
     if found is None:
         abort(404)
     node = found[0]
     if tree.paragraph_count <= ONE_PAGE_PARAGRAPHS:
-        return redirect(url_for("plans.read_version", slug=slug, number=number) + f"#p-{key}")
+        return redirect(url_for("plans.read_version", **_address(version)) + f"#p-{key}")
     while node.section.parent_id is not None:
         node = tree.nodes[node.section.parent_id]
     return redirect(
-        url_for("plans.read_section", slug=slug, number=number, key=node.section.key) + f"#p-{key}"
+        url_for("plans.read_section", **_address(version), key=node.section.key) + f"#p-{key}"
     )
 
 
 @bp.get("/<slug>/diff")
 @public
-def diff(slug: str):
-    plan = _plan(slug)
-    if not can_see_plan(current_user, plan):
-        return _refuse()
+@require(anyone, load=PLAN, allowed=can_see_plan)
+def diff(plan: Plan):
     versions = [v for v in plan.versions if can_read_version(current_user, v)]
     form = DiffForm(request.args)
     result = None
@@ -158,7 +153,7 @@ def diff(slug: str):
         previous = next((v for v in versions if v.id == latest.predecessor_id), None)
         if previous is not None:
             return redirect(
-                url_for("plans.diff", slug=slug, old=previous.number, new=latest.number)
+                url_for("plans.diff", slug=plan.slug, old=previous.number, new=latest.number)
             )
     status = 400 if form.errors else 200
     return render_template(

@@ -12,9 +12,7 @@ from app.extensions import db
 from app.plans import operations
 from app.plans.forms import STATUS_LABELS, LabelForm, NewPlanForm, PlanForm
 from app.plans.models import Audience
-from app.plans.permissions import (
-    can_manage_plans,
-)
+from app.plans.permissions import can_manage_plans
 from app.plans.routes.common import _plan, _to_version, _version, bp
 
 

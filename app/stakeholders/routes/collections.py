@@ -8,14 +8,13 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from app.core.permissions import can_manage_registry, require
+from app.core.permissions import require
 from app.core.refusals import commit_or_refuse
 from app.extensions import db
 from app.stakeholders import operations
-from app.stakeholders.forms import (
-    NamedForm,
-)
+from app.stakeholders.forms import NamedForm
 from app.stakeholders.models import Group, Organisation, Zone, group_memberships
+from app.stakeholders.permissions import can_manage_registry
 from app.stakeholders.routes.common import bp
 
 COLLECTIONS = {

@@ -8,11 +8,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from app.core.permissions import can_manage_registry
 from app.core.templating import add_nav_item
 from app.extensions import db
 from app.stakeholders.labels import ACTION_LABELS, KIND_LABELS, STATUS_LABELS
 from app.stakeholders.models import Group, Zone
+from app.stakeholders.permissions import can_manage_registry
 
 bp = Blueprint("stakeholders", __name__)
 add_nav_item(

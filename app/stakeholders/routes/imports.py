@@ -6,15 +6,14 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.core.permissions import can_manage_registry, require
+from app.core.permissions import require
 from app.core.refusals import commit_or_refuse
 from app.extensions import db
 from app.stakeholders import imports
 from app.stakeholders.csvfiles import MAX_CSV_BYTES, CsvError, decode
 from app.stakeholders.forms import ApplyImportForm, ImportForm
-from app.stakeholders.routes.common import (
-    bp,
-)
+from app.stakeholders.permissions import can_manage_registry
+from app.stakeholders.routes.common import bp
 
 IMPORTERS = {
     "zones": imports.import_zone_assignments,

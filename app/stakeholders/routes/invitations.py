@@ -12,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.accounts.models import User
 from app.core.db import utcnow
-from app.core.permissions import can_manage_registry, require
+from app.core.permissions import require
 from app.core.refusals import commit_or_refuse
 from app.core.security import public
 from app.extensions import db
@@ -33,6 +33,7 @@ from app.stakeholders.models import (
     Organisation,
     Zone,
 )
+from app.stakeholders.permissions import can_manage_registry
 from app.stakeholders.routes.common import PAGE_SIZE, bp
 
 

@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.accounts.models import User
 from app.core.db import utcnow
-from app.core.permissions import can_manage_registry, require
+from app.core.permissions import require
 from app.core.refusals import commit_or_refuse
 from app.extensions import db
 from app.stakeholders import operations
@@ -24,6 +24,7 @@ from app.stakeholders.models import (
     Zone,
     group_memberships,
 )
+from app.stakeholders.permissions import can_manage_registry
 from app.stakeholders.routes.common import PAGE_SIZE, _group_choices, _zone_choices, bp
 
 

@@ -1,0 +1,28 @@
+"""The read side of plans: finding a plan or a version by its address."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from app.core.permissions import Loader
+from app.extensions import db
+from app.plans.models import Plan, PlanVersion
+
+
+def get_plan(slug: str) -> Plan | None:
+    return db.session.scalar(select(Plan).where(Plan.slug == slug))
+
+
+def get_version(slug: str, number: int) -> PlanVersion | None:
+    return db.session.scalar(
+        select(PlanVersion)
+        .join(Plan)
+        .where(Plan.slug == slug, PlanVersion.number == number)
+        .options(joinedload(PlanVersion.plan))
+    )
+
+
+#: The plan a URL names (``<slug>``) and one of its versions (``<slug>/v<int:number>``).
+PLAN = Loader("plan", ("slug",), get_plan)
+VERSION = Loader("version", ("slug", "number"), get_version)
