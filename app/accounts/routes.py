@@ -13,10 +13,9 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import func, or_, select
 from wtforms.fields.choices import SelectChoice
 
-from app.accounts import operations
+from app.accounts import operations, queries
 from app.accounts.forms import (
     ROLE_LABELS,
     ChangePasswordForm,
@@ -29,13 +28,14 @@ from app.accounts.forms import (
 )
 from app.accounts.models import Role, User
 from app.accounts.permissions import can_manage_users
-from app.core.audit import AuditEntry
+from app.core.pagination import paginate
 from app.core.permissions import is_logged_in, require
 from app.core.refusals import commit_or_refuse
 from app.core.security import public
 from app.core.urls import safe_next_url
 from app.extensions import db
 from app.stakeholders.models import Organisation
+from app.stakeholders.queries import active_organisation_names
 
 bp = Blueprint("accounts", __name__)
 admin_bp = Blueprint("admin_users", __name__, url_prefix="/admin/users")
@@ -150,11 +150,7 @@ def reset_password(token: str):
 
 
 def _organisation_choices() -> list[SelectChoice]:
-    rows = db.session.execute(
-        select(Organisation.id, Organisation.name)
-        .where(Organisation.active.is_(True))
-        .order_by(Organisation.name)
-    ).all()
+    rows = active_organisation_names()
     return [SelectChoice(0, _("— none —")), *[SelectChoice(row.id, row.name) for row in rows]]
 
 
@@ -171,16 +167,10 @@ def _chosen_organisation(form) -> Organisation | None:
 @require(can_manage_users)
 def list_users():
     search = UserSearchForm(request.args)
-    query = select(User).order_by(User.display_name, User.id)
-    if search.validate() and search.q.data:
-        term = search.q.data.strip().lower()
-        query = query.where(
-            or_(
-                User.email.contains(term, autoescape=True),
-                func.lower(User.display_name).contains(term, autoescape=True),
-            )
-        )
-    page = db.paginate(query, per_page=PAGE_SIZE, error_out=False, count=True)
+    filters = (
+        queries.UserFilters(search.q.data or "") if search.validate() else queries.UserFilters()
+    )
+    page = paginate(queries.users(filters), per_page=PAGE_SIZE)
     return render_template("admin/users.html", page=page, search=search, role_labels=ROLE_LABELS)
 
 
@@ -233,13 +223,9 @@ def edit_user(user_id: int):
         if attempt.done:
             flash(_("Changes saved."), "success")
             return redirect(url_for("admin_users.edit_user", user_id=user.id))
-    history = db.session.scalars(
-        select(AuditEntry)
-        .where(AuditEntry.object_type == "users", AuditEntry.object_id == str(user.id))
-        .order_by(AuditEntry.id.desc())
-        .limit(20)
-    ).all()
-    return render_template("admin/user_edit.html", user=user, form=form, history=history)
+    return render_template(
+        "admin/user_edit.html", user=user, form=form, history=queries.history(user)
+    )
 
 
 @admin_bp.post("/<int:user_id>/active")

@@ -9,14 +9,13 @@ from datetime import datetime
 from flask import current_app, g
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from app.api.blueprints import bp
 from app.api.permissions import can_use_api
 from app.api.views import api_view, json_body
 from app.core.db import utcnow
 from app.core.json_errors import ApiError
-from app.core.permissions import is_staff, require
+from app.core.permissions import require
 from app.core.urls import absolute_url
 from app.extensions import db
 from app.observations import operations, receipts
@@ -30,10 +29,10 @@ from app.observations.models import (
     OutsideWindowError,
 )
 from app.observations.permissions import can_follow
-from app.plans.models import PlanVersion
 from app.plans.tree import load_tree
-from app.rounds.models import Round, RoundState
+from app.rounds.models import Round
 from app.rounds.permissions import can_manage_rounds, can_see_round, can_submit
+from app.rounds.queries import visible_rounds
 from app.stakeholders.models import Organisation
 
 
@@ -67,15 +66,9 @@ def _visible_round(round_id: int) -> Round:
 @require(can_use_api)
 @api_view
 def list_rounds():
-    query = (
-        select(Round)
-        .options(joinedload(Round.version).joinedload(PlanVersion.plan))
-        .order_by(Round.closes_at.desc(), Round.id.desc())
-    )
-    if not is_staff(g.api_token.user):  # what can_see_round allows, in SQL
-        query = query.where(Round.state != RoundState.DRAFT)
+    rounds = db.session.scalars(visible_rounds(g.api_token.user))
     now = utcnow()
-    return {"rounds": [_round_summary(r, now) for r in db.session.scalars(query)]}, 200
+    return {"rounds": [_round_summary(r, now) for r in rounds]}, 200
 
 
 @bp.get("/rounds/<int:round_id>")

@@ -6,17 +6,17 @@ from __future__ import annotations
 from flask import flash, g, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
-from app.accounts.models import User
 from app.accounts.operations import normalise_email
-from app.api import operations
+from app.accounts.queries import by_email
+from app.api import operations, queries
 from app.api.blueprints import admin_bp, bp
 from app.api.forms import NewTokenForm
 from app.api.models import ApiToken
 from app.api.openapi import document
 from app.api.permissions import can_manage_tokens, can_use_api
 from app.api.views import api_view
+from app.core.pagination import paginate
 from app.core.permissions import require
 from app.core.refusals import commit_or_refuse
 from app.core.security import public
@@ -58,7 +58,7 @@ def me():
 def tokens():
     form = NewTokenForm()
     if form.validate_on_submit():
-        user = db.session.scalar(select(User).where(User.email == normalise_email(form.email.data)))
+        user = by_email(normalise_email(form.email.data))
         if user is None:
             form.email.errors = [*form.email.errors, _("No account has this e-mail address.")]
         else:
@@ -70,11 +70,7 @@ def tokens():
                 # Shown in this response only: never in a flash message (the session cookie is
                 # signed, not encrypted) and never again.
                 return render_template("api/token_created.html", token=token, secret=secret)
-    page = db.paginate(
-        select(ApiToken).order_by(ApiToken.revoked_at.is_not(None), ApiToken.id.desc()),
-        per_page=PAGE_SIZE,
-        error_out=False,
-    )
+    page = paginate(queries.tokens(), per_page=PAGE_SIZE)
     return render_template("api/tokens.html", form=form, page=page)
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
 
+from app.core.pagination import paginate
 from app.core.permissions import require
 from app.core.refusals import commit_or_refuse
 from app.extensions import db
+from app.notifications import queries
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.notifications.operations import requeue
 from app.notifications.permissions import can_manage_outbox
@@ -25,25 +26,13 @@ def list_messages():
     status = request.args.get("status", OutboxStatus.PENDING.value)
     if status not in {s.value for s in OutboxStatus}:
         abort(404)
-    counts = dict(
-        db.session.execute(
-            select(OutboxMessage.status, func.count(OutboxMessage.id)).group_by(
-                OutboxMessage.status
-            )
-        ).all()
-    )
-    query = (
-        select(OutboxMessage)
-        .where(OutboxMessage.status == status)
-        .order_by(OutboxMessage.id.desc())
-    )
-    page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
+    page = paginate(queries.messages(OutboxStatus(status)), per_page=PAGE_SIZE)
     return render_template(
         "notifications/outbox.html",
         page=page,
         status=status,
         statuses=list(OutboxStatus),
-        counts={s: counts.get(s, 0) for s in OutboxStatus},
+        counts=queries.status_counts(),
     )
 
 

@@ -16,13 +16,13 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
 
 from app.core.db import utcnow
+from app.core.pagination import paginate
 from app.core.permissions import is_logged_in, require
 from app.core.ratelimit import limiter
 from app.core.refusals import commit_or_refuse, show_refusal
@@ -54,12 +54,13 @@ from app.observations.permissions import (
     can_speak_for,
     can_withdraw,
 )
-from app.observations.queries import OBSERVATION
+from app.observations.queries import OBSERVATION, by_protocol, followed_by
 from app.plans.tree import load_tree
 from app.rounds.models import Round
 from app.rounds.permissions import can_see_round, can_submit
 from app.rounds.queries import ROUND
 from app.stakeholders.models import Organisation
+from app.stakeholders.queries import active_organisation_names
 
 bp = Blueprint("observations", __name__)
 
@@ -399,19 +400,7 @@ def correct(observation: Observation):
 @require(is_logged_in)
 def mine():
     """The user's observations, drafts included, and those of their organisation."""
-    conditions = [Observation.author_id == current_user.id]
-    if current_user.organisation_id:
-        conditions.append(
-            (Observation.organisation_id == current_user.organisation_id)
-            & (Observation.state != ObservationState.DRAFT)
-        )
-    query = (
-        select(Observation)
-        .where(or_(*conditions))
-        .options(selectinload(Observation.attachments).load_only(Attachment.id))
-        .order_by(Observation.created_at.desc(), Observation.id.desc())
-    )
-    page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
+    page = paginate(followed_by(current_user), per_page=PAGE_SIZE)
     return render_template("observations/mine.html", page=page)
 
 
@@ -423,12 +412,7 @@ def mine():
 def intake(round_: Round):
     form = IntakeForm()
     form.organisation_id.choices = [
-        SelectChoice(row.id, row.name)
-        for row in db.session.execute(
-            select(Organisation.id, Organisation.name)
-            .where(Organisation.active.is_(True))
-            .order_by(Organisation.name)
-        )
+        SelectChoice(row.id, row.name) for row in active_organisation_names()
     ]
     tree = load_tree(db.session, round_.version)
     form.section.choices = [SelectChoice("", _("The plan as a whole"))] + [
@@ -484,11 +468,7 @@ def track():
         limit = current_app.config["TRACK_ATTEMPTS_PER_MINUTE"]
         if limiter.hit(f"track:{client}", limit) is not None:
             abort(429)
-        observation = db.session.scalar(
-            select(Observation).where(
-                Observation.protocol_code == form.protocol.data.strip().upper()
-            )
-        )
+        observation = by_protocol(form.protocol.data)
         if observation is not None and receipts.code_matches(observation, form.code.data):
             found = observation
         else:

@@ -1,29 +1,30 @@
 from __future__ import annotations
 
-from collections import Counter
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from app.core.db import utcnow
-from app.core.permissions import is_logged_in, is_staff, require
+from app.core.pagination import paginate
+from app.core.permissions import is_logged_in, require
 from app.core.refusals import commit_or_refuse
 from app.core.timezones import local_to_utc, utc_to_local
 from app.extensions import db
-from app.observations.models import Observation, ObservationState
+from app.observations.models import Observation
+from app.observations.queries import submitted_counts
 from app.plans.models import Plan, PlanVersion, VersionStatus
 from app.plans.tree import load_tree
 from app.rounds import operations
 from app.rounds.forms import KIND_LABELS, RoundForm, StateForm
 from app.rounds.models import STATE_LABELS, Round, RoundState
 from app.rounds.permissions import can_manage_rounds, can_see_round
-from app.rounds.queries import ROUND
+from app.rounds.queries import ROUND, visible_rounds
 from app.stakeholders.models import Group, OrganisationKind, Zone
+from app.stakeholders.queries import names
 
 bp = Blueprint("rounds", __name__, url_prefix="/rounds")
 
@@ -60,18 +61,10 @@ def _template_helpers(state) -> None:
 @bp.get("/")
 @require(is_logged_in)
 def list_rounds():
-    query = (
-        select(Round)
-        .options(
-            selectinload(Round.groups),
-            selectinload(Round.zones),
-            joinedload(Round.version).joinedload(PlanVersion.plan),
-        )
-        .order_by(Round.closes_at.desc(), Round.id.desc())
+    query = visible_rounds(current_user).options(
+        selectinload(Round.groups), selectinload(Round.zones)
     )
-    if not is_staff(current_user):  # as can_see_round decides, in SQL so that pages are right
-        query = query.where(Round.state != RoundState.DRAFT)
-    page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
+    page = paginate(query, per_page=PAGE_SIZE)
     return render_template("rounds/list.html", page=page, rounds=page.items, now=utcnow())
 
 
@@ -85,12 +78,8 @@ def _fill_choices(form: RoundForm) -> None:
     form.plan_version_id.choices = [
         SelectChoice(row.id, f"{row.title} — {row.label}") for row in versions
     ]
-    form.groups.choices = [
-        SelectChoice(g.id, g.name) for g in db.session.scalars(select(Group).order_by(Group.name))
-    ]
-    form.zones.choices = [
-        SelectChoice(z.id, z.name) for z in db.session.scalars(select(Zone).order_by(Zone.name))
-    ]
+    form.groups.choices = [SelectChoice(g.id, g.name) for g in names(Group)]
+    form.zones.choices = [SelectChoice(z.id, z.name) for z in names(Zone)]
 
 
 def _values(form: RoundForm) -> dict:
@@ -165,21 +154,11 @@ def change_state(round_: Round):
     return redirect(url_for("rounds.show_round", round_id=round_.id))
 
 
-def section_counts(round_: Round) -> Counter:
-    """Submitted observations per section (one query, whatever the number of sections)."""
-    rows = db.session.execute(
-        select(Observation.section_id, func.count(Observation.id))
-        .where(Observation.round_id == round_.id, Observation.state == ObservationState.SUBMITTED)
-        .group_by(Observation.section_id)
-    ).all()
-    return Counter({section_id: count for section_id, count in rows})
-
-
 @bp.get("/<int:round_id>/")
 @require(is_logged_in, load=ROUND, visible=can_see_round)
 def show_round(round_: Round):
     tree = load_tree(db.session, round_.version)
-    counts = section_counts(round_)
+    counts = submitted_counts(round_, Observation.section_id)
     return render_template(
         "rounds/show.html",
         round=round_,
@@ -201,25 +180,12 @@ def show_section(round_: Round, key: str):
     node = tree.node_by_key(key)
     if node is None:
         abort(404)
-    paragraph_counts = Counter(
-        dict(
-            db.session.execute(
-                select(Observation.paragraph_id, func.count(Observation.id))
-                .where(
-                    Observation.round_id == round_.id,
-                    Observation.state == ObservationState.SUBMITTED,
-                    Observation.paragraph_id.is_not(None),
-                )
-                .group_by(Observation.paragraph_id)
-            ).all()
-        )
-    )
     return render_template(
         "rounds/section.html",
         round=round_,
         tree=tree,
         node=node,
-        counts=section_counts(round_),
-        paragraph_counts=paragraph_counts,
+        counts=submitted_counts(round_, Observation.section_id),
+        paragraph_counts=submitted_counts(round_, Observation.paragraph_id),
         now=utcnow(),
     )

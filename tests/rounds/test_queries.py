@@ -82,3 +82,20 @@ def test_my_observations_does_not_grow_with_observations(
     few = _queries(client, "/observations/mine")
     _observe(make_observation, round_, referent, 15)
     assert _queries(client, "/observations/mine") == few
+
+
+# The read side, on its own -------------------------------------------------------------------
+
+
+def test_visible_rounds_are_what_can_see_round_allows(db, make_round, make_user):
+    from app.accounts.models import Role
+    from app.rounds.models import RoundState
+    from app.rounds.permissions import can_see_round
+    from app.rounds.queries import get_round, visible_rounds
+
+    rounds = [make_round(state=state) for state in (RoundState.DRAFT, RoundState.OPEN)]
+    for user in (make_user(Role.STAKEHOLDER), make_user(Role.MODERATOR)):
+        shown = set(db.session.scalars(visible_rounds(user)))
+        assert shown == {r for r in rounds if can_see_round(user, r)}
+    assert get_round(rounds[0].id) == rounds[0]
+    assert get_round(999999) is None

@@ -5,15 +5,15 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.core.permissions import require
 from app.core.refusals import commit_or_refuse
 from app.extensions import db
-from app.stakeholders import operations
+from app.stakeholders import operations, queries
 from app.stakeholders.forms import NamedForm
-from app.stakeholders.models import Group, Organisation, Zone, group_memberships
+from app.stakeholders.models import Group, Organisation, Zone
 from app.stakeholders.permissions import can_manage_registry
 from app.stakeholders.routes.common import bp
 
@@ -37,15 +37,7 @@ def list_groups():
 
 def _list_collection(collection: str):
     model, _save = COLLECTIONS[collection]
-    if model is Zone:
-        counted = select(Zone, func.count(Organisation.id)).outerjoin(
-            Organisation, Organisation.zone_id == Zone.id
-        )
-    else:
-        counted = select(Group, func.count(group_memberships.c.organisation_id)).outerjoin(
-            group_memberships, group_memberships.c.group_id == Group.id
-        )
-    rows = db.session.execute(counted.group_by(model.id).order_by(model.name)).all()
+    rows = queries.with_member_counts(model)
     return render_template("stakeholders/collections.html", collection=collection, rows=rows)
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from flask import Blueprint
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from app.core.templating import add_nav_item
-from app.extensions import db
+from app.stakeholders import queries
 from app.stakeholders.labels import ACTION_LABELS, KIND_LABELS, STATUS_LABELS
 from app.stakeholders.models import Group, Zone
 from app.stakeholders.permissions import can_manage_registry
@@ -38,10 +37,9 @@ def import_action_label(action) -> str:
 
 
 def _zone_choices(none_label) -> list[SelectChoice]:
-    zones = db.session.execute(select(Zone.id, Zone.name).order_by(Zone.name)).all()
+    zones = queries.names(Zone)
     return [SelectChoice(0, none_label), *[SelectChoice(z.id, z.name) for z in zones]]
 
 
 def _group_choices() -> list[SelectChoice]:
-    groups = db.session.execute(select(Group.id, Group.name).order_by(Group.name)).all()
-    return [SelectChoice(g.id, g.name) for g in groups]
+    return [SelectChoice(g.id, g.name) for g in queries.names(Group)]

@@ -6,18 +6,16 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
-from app.accounts.models import User
+from app.accounts.queries import by_email
 from app.core.db import utcnow
+from app.core.pagination import paginate
 from app.core.permissions import require
 from app.core.refusals import commit_or_refuse
 from app.core.security import public
 from app.extensions import db
-from app.notifications.models import OutboxMessage, OutboxStatus
-from app.stakeholders import operations
+from app.stakeholders import operations, queries
 from app.stakeholders.forms import (
     AcceptInvitationForm,
     BulkInviteForm,
@@ -66,37 +64,15 @@ def invite(organisation_id: int):
     return render_template("stakeholders/invite.html", form=form, organisation=organisation)
 
 
-def _status_condition(status: InvitationStatus, now):
-    bounced = OutboxMessage.status == OutboxStatus.FAILED
-    not_bounced = or_(OutboxMessage.id.is_(None), OutboxMessage.status != OutboxStatus.FAILED)
-    pending = Invitation.state == InvitationState.PENDING
-    return {
-        InvitationStatus.ACCEPTED: Invitation.state == InvitationState.ACCEPTED,
-        InvitationStatus.REVOKED: Invitation.state == InvitationState.REVOKED,
-        InvitationStatus.BOUNCED: and_(pending, bounced),
-        InvitationStatus.EXPIRED: and_(pending, not_bounced, Invitation.expires_at <= now),
-        InvitationStatus.INVITED: and_(pending, not_bounced, Invitation.expires_at > now),
-    }[status]
-
-
 @bp.get("/registry/invitations")
 @require(can_manage_registry)
 def list_invitations():
     filters = InvitationFilterForm(request.args)
     now = utcnow()
-    query = (
-        select(Invitation)
-        .outerjoin(OutboxMessage, Invitation.outbox_message_id == OutboxMessage.id)
-        .options(
-            joinedload(Invitation.organisation),
-            joinedload(Invitation.outbox_message),
-            joinedload(Invitation.user),
-        )
-        .order_by(Invitation.sent_at.desc(), Invitation.id.desc())
-    )
+    status = None
     if filters.validate() and filters.status.data:
-        query = query.where(_status_condition(InvitationStatus(filters.status.data), now))
-    page = db.paginate(query, per_page=PAGE_SIZE, error_out=False, count=True)
+        status = InvitationStatus(filters.status.data)
+    page = paginate(queries.invitations(status, now), per_page=PAGE_SIZE)
     return render_template(
         "stakeholders/invitations.html",
         page=page,
@@ -143,11 +119,12 @@ def revoke_invitation(invitation_id: int):
 
 
 def _bulk_targets() -> list[SelectChoice]:
-    zones = db.session.execute(select(Zone.id, Zone.name).order_by(Zone.name)).all()
-    groups = db.session.execute(select(Group.id, Group.name).order_by(Group.name)).all()
     return [
-        *[SelectChoice(f"group:{g.id}", g.name) for g in groups],
-        *[SelectChoice(f"zone:{z.id}", _("Zona omogenea %(name)s", name=z.name)) for z in zones],
+        *[SelectChoice(f"group:{g.id}", g.name) for g in queries.names(Group)],
+        *[
+            SelectChoice(f"zone:{z.id}", _("Zona omogenea %(name)s", name=z.name))
+            for z in queries.names(Zone)
+        ],
     ]
 
 
@@ -217,7 +194,7 @@ def accept_invitation(token: str):
         return render_template(
             "stakeholders/invitation_invalid.html", reason=reason, invitation=invitation
         ), 410
-    existing = db.session.scalar(select(User).where(User.email == invitation.email))
+    existing = by_email(invitation.email)
     form = AcceptInvitationForm()
     if request.method == "GET" and existing is None:
         form.display_name.data = invitation.display_name

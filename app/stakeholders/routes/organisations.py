@@ -5,16 +5,17 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms.fields.choices import SelectChoice
 
 from app.accounts.models import User
 from app.core.db import utcnow
+from app.core.pagination import paginate
 from app.core.permissions import require
 from app.core.refusals import commit_or_refuse
 from app.extensions import db
-from app.stakeholders import operations
+from app.stakeholders import operations, queries
 from app.stakeholders.forms import InviteForm, OrganisationForm, OrganisationSearchForm
 from app.stakeholders.models import (
     Group,
@@ -22,7 +23,6 @@ from app.stakeholders.models import (
     Organisation,
     OrganisationKind,
     Zone,
-    group_memberships,
 )
 from app.stakeholders.permissions import can_manage_registry
 from app.stakeholders.routes.common import PAGE_SIZE, _group_choices, _zone_choices, bp
@@ -34,50 +34,18 @@ def list_organisations():
     search = OrganisationSearchForm(request.args)
     search.zone.choices = _zone_choices(_("All zones"))
     search.group.choices = [SelectChoice(0, _("All groups")), *_group_choices()]
-    query = select(Organisation).options(joinedload(Organisation.zone))
+    chosen = queries.OrganisationFilters()
     if search.validate():
-        if search.q.data and search.q.data.strip():
-            term = search.q.data.strip().lower()
-            query = query.where(
-                or_(
-                    func.lower(Organisation.name).contains(term, autoescape=True),
-                    Organisation.istat_code == term,
-                )
-            )
-        if search.kind.data:
-            query = query.where(Organisation.kind == OrganisationKind(search.kind.data))
-        if search.zone.data:
-            query = query.where(Organisation.zone_id == search.zone.data)
-        if search.group.data:
-            query = query.where(
-                Organisation.id.in_(
-                    select(group_memberships.c.organisation_id).where(
-                        group_memberships.c.group_id == search.group.data
-                    )
-                )
-            )
-    page = db.paginate(
-        query.order_by(func.lower(Organisation.name), Organisation.id),
-        per_page=PAGE_SIZE,
-        error_out=False,
-        count=True,
-    )
+        chosen = queries.OrganisationFilters(
+            text=search.q.data or "",
+            kind=OrganisationKind(search.kind.data) if search.kind.data else None,
+            zone_id=search.zone.data or None,
+            group_id=search.group.data or None,
+        )
+    page = paginate(queries.organisations(chosen), per_page=PAGE_SIZE)
     ids = [organisation.id for organisation in page.items]
-    referents = dict(
-        db.session.execute(
-            select(User.organisation_id, func.count(User.id))
-            .where(User.organisation_id.in_(ids), User.active)
-            .group_by(User.organisation_id)
-        ).all()
-    )
-    groups: dict[int, list[str]] = {}
-    for row in db.session.execute(
-        select(group_memberships.c.organisation_id, Group.name)
-        .join(Group, Group.id == group_memberships.c.group_id)
-        .where(group_memberships.c.organisation_id.in_(ids))
-        .order_by(Group.name)
-    ):
-        groups.setdefault(row.organisation_id, []).append(row.name)
+    referents = queries.active_referent_counts(ids)
+    groups = queries.group_names(ids)
     filters = {
         key: value
         for key, value in request.args.items()
