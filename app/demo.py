@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.accounts import operations as accounts
 from app.accounts.models import Role, User
 from app.core.db import utcnow
+from app.observations.demo import load_demo_observation
 from app.plans.demo import load_demo_plan
 from app.rounds.demo import load_demo_round
 from app.stakeholders import imports
@@ -209,5 +210,6 @@ def load_demo(session: Session) -> list[str]:
         )
         created.append(f"invitation {email}")
     created.extend(load_demo_plan(session))
-    created.extend(load_demo_round(session, referent_email="referente@comune-rho.example"))
+    created.extend(load_demo_round(session))
+    created.extend(load_demo_observation(session, referent_email="referente@comune-rho.example"))
     return created

@@ -1,5 +1,5 @@
-"""The demo consultation: the 2019 draft of the PSM open to the comuni and the two Tavoli,
-with one observation already registered by the Comune di Rho."""
+"""The demo consultation: the 2019 draft of the PSM open to the comuni and the two Tavoli
+(its first observation is ``app.observations.demo``)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,9 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.accounts.models import User
 from app.core.db import utcnow
-from app.observations import operations as observations
-from app.observations.models import ObservationKind
 from app.plans.demo import SLUG
 from app.plans.models import Plan, PlanVersion
-from app.plans.tree import load_tree
 from app.rounds import operations
 from app.rounds.models import Round
 from app.stakeholders.models import Group, OrganisationKind
@@ -28,7 +24,7 @@ INSTRUCTIONS = (
 )
 
 
-def load_demo_round(session: Session, referent_email: str) -> list[str]:
+def load_demo_round(session: Session) -> list[str]:
     if session.scalar(select(Round.id).where(Round.protocol_prefix == PREFIX)) is not None:
         return []
     version = session.scalar(
@@ -56,34 +52,4 @@ def load_demo_round(session: Session, referent_email: str) -> list[str]:
     operations.change_state(
         session, round_, "open", actor=None, now=now - timedelta(days=7), announce=False
     )
-    created = [f"round {PREFIX}"]
-    referent = session.scalar(select(User).where(User.email == referent_email))
-    if referent is not None:
-        tree = load_tree(session, version)
-        _, paragraph = next(tree.paragraphs())
-        quote = " ".join(paragraph.text.split()[:6])
-        draft = observations.start_draft(
-            session,
-            round_,
-            author=referent,
-            anchor=observations.resolve_anchor(
-                session, round_, paragraph_key=paragraph.key, quote=quote
-            ),
-        )
-        observations.save_draft(
-            session,
-            draft,
-            user=referent,
-            title="Semplificazione: sportello unico metropolitano",
-            body_html=(
-                "<p>Il Comune di Rho chiede che la semplificazione delle procedure preveda uno "
-                "sportello unico per le attività produttive su scala metropolitana, con "
-                "standard uniformi per tutti i comuni.</p>"
-            ),
-            kind=ObservationKind.SUGGESTION,
-            proposed_text=None,
-            consent_public_name=True,
-        )
-        observations.submit(session, draft, actor=referent, send_receipt=False)
-        created.append(f"observation {draft.protocol_code}")
-    return created
+    return [f"round {PREFIX}"]
