@@ -22,11 +22,8 @@ from app.observations import operations, receipts
 from app.observations.models import (
     INTAKE_CHANNELS,
     Channel,
-    NotEligibleError,
     Observation,
-    ObservationError,
     ObservationKind,
-    OutsideWindowError,
 )
 from app.observations.permissions import can_follow
 from app.plans.tree import load_tree
@@ -209,15 +206,6 @@ def _receipt(observation: Observation, *, with_code: bool = False) -> dict:
     return receipt
 
 
-def _fail(error: ObservationError):
-    if isinstance(error, NotEligibleError):
-        raise ApiError(403, error.message) from None
-    if isinstance(error, OutsideWindowError):
-        raise ApiError(409, error.message, code="round_not_accepting") from None
-    fields = {error.field: [error.message]} if error.field else None
-    raise ApiError(422, error.message, fields=fields) from None
-
-
 @bp.post("/rounds/<int:round_id>/observations")
 @require(can_use_api)
 @api_view
@@ -233,23 +221,20 @@ def submit_observation(round_id: int):
         raise _invalid(_l("Unknown kind."), "kind", _l("Unknown kind.")) from None
     quote = _quote(body)
     files = _attachments(body)
-    try:
-        anchor = operations.resolve_anchor(
-            db.session,
-            round_,
-            section_key=_string(body, "section", max_length=16),
-            paragraph_key=_string(body, "paragraph", max_length=16),
-            quote=quote.get("text") if isinstance(quote.get("text"), str) else None,
-            start=quote.get("start") if isinstance(quote.get("start"), int) else None,
-            end=quote.get("end") if isinstance(quote.get("end"), int) else None,
-        )
-        channel_name = _string(body, "channel", max_length=20) or Channel.API.value
-        if channel_name != Channel.API.value:
-            observation = _record_intake(round_, body, anchor, kind, channel_name, files)
-        else:
-            observation = _submit_as_participant(round_, body, anchor, kind, files, user)
-    except ObservationError as error:
-        _fail(error)
+    anchor = operations.resolve_anchor(
+        db.session,
+        round_,
+        section_key=_string(body, "section", max_length=16),
+        paragraph_key=_string(body, "paragraph", max_length=16),
+        quote=quote.get("text") if isinstance(quote.get("text"), str) else None,
+        start=quote.get("start") if isinstance(quote.get("start"), int) else None,
+        end=quote.get("end") if isinstance(quote.get("end"), int) else None,
+    )
+    channel_name = _string(body, "channel", max_length=20) or Channel.API.value
+    if channel_name != Channel.API.value:
+        observation = _record_intake(round_, body, anchor, kind, channel_name, files)
+    else:
+        observation = _submit_as_participant(round_, body, anchor, kind, files, user)
     return _receipt(observation, with_code=True), 201
 
 

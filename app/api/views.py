@@ -23,6 +23,7 @@ from app.api.models import IdempotencyRecord
 from app.core.db import utcnow
 from app.core.json_errors import ApiError
 from app.core.ratelimit import limiter
+from app.core.refusals import Refusal
 from app.extensions import db
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -95,6 +96,19 @@ def _find_record(key: str) -> IdempotencyRecord | None:
     )
 
 
+def _answer(view, args, kwargs) -> tuple[dict, int]:
+    """The view's ``(payload, status)``; a refusal rolls everything back and answers with the
+    refusal's status and code (422 ``invalid_input`` unless it says otherwise)."""
+    try:
+        return view(*args, **kwargs)
+    except Refusal as refusal:
+        db.session.rollback()
+        fields = (
+            {refusal.field: [refusal.message]} if refusal.field and refusal.status == 422 else None
+        )
+        raise ApiError(refusal.status, refusal.message, code=refusal.code, fields=fields) from None
+
+
 def _idempotent(view, key: str, args, kwargs):
     if not 1 <= len(key) <= 255 or not key.isprintable():
         raise ApiError(
@@ -110,7 +124,7 @@ def _idempotent(view, key: str, args, kwargs):
         record = None
     if record is not None:
         return _replay(record, fingerprint)
-    payload, status = view(*args, **kwargs)
+    payload, status = _answer(view, args, kwargs)
     if 200 <= status < 300:
         db.session.add(
             IdempotencyRecord(
@@ -140,7 +154,7 @@ def api_view(view):
         key = request.headers.get(IDEMPOTENCY_HEADER)
         if key is not None and request.method == "POST":
             return _idempotent(view, key.strip(), args, kwargs)
-        payload, status = view(*args, **kwargs)
+        payload, status = _answer(view, args, kwargs)
         db.session.commit()
         return jsonify(payload), status
 

@@ -29,7 +29,11 @@ from app.extensions import db
 class Refusal(ValueError):
     """An operation refused: ``message`` (translatable) says why; ``field`` names the form field
     it concerns, if any. Every domain's refusal is one of these (AccountError, PlanError,
-    RegistryError, RoundError, ObservationError, TokenError…)."""
+    RegistryError, RoundError, ObservationError, TokenError…). ``status`` and ``code`` are
+    how the API answers it (``app.api.views.api_view``)."""
+
+    status: int = 422
+    code: str | None = None
 
     def __init__(self, message, field: str | None = None):
         super().__init__(str(message))

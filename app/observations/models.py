@@ -76,9 +76,14 @@ class ImmutableObservationError(ObservationError):
 class NotEligibleError(ObservationError):
     """The user or organisation may not take part in the round."""
 
+    status = 403
+
 
 class OutsideWindowError(ObservationError):
     """The round does not take observations at this moment."""
+
+    status = 409
+    code = "round_not_accepting"
 
 
 class Observation(Base):
