@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import Flask, flash, redirect, request, url_for
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.accounts.models import User
+from app.core.i18n import lazy_gettext as _l
 from app.extensions import db, login_manager
 
 

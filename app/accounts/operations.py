@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
@@ -18,6 +17,7 @@ from app.accounts.models import LoginFailure, PasswordToken, Role, User
 from app.accounts.passwords import hash_password, needs_rehash, verify_password
 from app.core.audit import record
 from app.core.db import utcnow
+from app.core.i18n import lazy_gettext as _l
 from app.core.refusals import Refusal
 from app.core.urls import absolute_url
 from app.notifications.operations import queue_email

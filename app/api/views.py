@@ -14,7 +14,6 @@ from datetime import timedelta
 from functools import wraps
 
 from flask import current_app, g, jsonify, make_response, request
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
@@ -23,6 +22,7 @@ from app.api.errors import ApiError
 from app.api.models import IdempotencyRecord
 from app.api.ratelimit import limiter
 from app.core.db import utcnow
+from app.core.i18n import lazy_gettext as _l
 from app.extensions import db
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"

@@ -14,7 +14,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 
 PDF = "application/pdf"
 ODT = "application/vnd.oasis.opendocument.text"

@@ -14,7 +14,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +23,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.api.ratelimit import limiter
 from app.core.db import utcnow
+from app.core.i18n import lazy_gettext as _l
 from app.core.refusals import show_refusal
 from app.core.security import public
 from app.core.timezones import local_to_utc

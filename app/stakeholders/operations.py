@@ -15,7 +15,6 @@ from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -23,6 +22,7 @@ from app.accounts import operations as accounts
 from app.accounts.models import Role, User
 from app.core.audit import record
 from app.core.db import utcnow
+from app.core.i18n import lazy_gettext as _l
 from app.core.urls import absolute_url
 from app.notifications.operations import queue_email
 from app.stakeholders.models import (
