@@ -13,7 +13,16 @@ from flask import current_app
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from app.accounts.models import LoginFailure, PasswordToken, Role, User
+from app.accounts.models import (
+    LoginFailure,
+    PasswordToken,
+    Role,
+    SessionEnd,
+    User,
+    UserSession,
+    hash_session_token,
+    new_session_token,
+)
 from app.accounts.passwords import hash_password, needs_rehash, verify_password
 from app.core.audit import record
 from app.core.db import utcnow
@@ -101,7 +110,47 @@ def authenticate(session: Session, email: str, password: str) -> LoginOutcome:
     return LoginOutcome(user)
 
 
+def start_session(session: Session, user: User) -> None:
+    """Open a server-side session for ``user``; ``login_user`` then puts its token in the
+    cookie (through ``User.get_id``)."""
+    raw = new_session_token()
+    session.add(
+        UserSession(user_id=user.id, token_hash=hash_session_token(raw), created_at=utcnow())
+    )
+    user._session_token = raw
+    session.flush()
+
+
+def load_session_user(session: Session, raw: str) -> User | None:
+    """The active user whose live session has this token, or None."""
+    user = session.scalar(
+        select(User)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(
+            UserSession.token_hash == hash_session_token(raw),
+            UserSession.ended_at.is_(None),
+            User.active.is_(True),
+        )
+    )
+    if user is not None:
+        user._session_token = raw
+    return user
+
+
+def end_sessions(
+    session: Session, user: User, reason: SessionEnd, *, only_current: bool = False
+) -> None:
+    """End the user's live sessions (or only the one this request runs in)."""
+    query = update(UserSession).where(
+        UserSession.user_id == user.id, UserSession.ended_at.is_(None)
+    )
+    if only_current:
+        query = query.where(UserSession.token_hash == hash_session_token(user.get_id()))
+    session.execute(query.values(ended_at=utcnow(), end_reason=reason))
+
+
 def record_logout(session: Session, user: User) -> None:
+    end_sessions(session, user, SessionEnd.LOGOUT, only_current=True)
     record(session, "auth.logout", actor=user, obj=user)
 
 
@@ -123,8 +172,9 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
 
 def _set_password(session: Session, user: User, new: str) -> None:
     user.password_hash = hash_password(new)
-    # A new password signs the user out of every other session and voids pending links.
-    user.rotate_session_token()
+    # A new password ends every session of the user (the view starts a new one for the
+    # browser that changed it) and voids pending links.
+    end_sessions(session, user, SessionEnd.PASSWORD)
     session.execute(
         update(PasswordToken)
         .where(PasswordToken.user_id == user.id, PasswordToken.used_at.is_(None))
@@ -311,7 +361,7 @@ def set_active(session: Session, user: User, active: bool, *, actor: User) -> No
         raise AccountError(_l("You cannot deactivate your own account."))
     user.active = active
     if not active:
-        user.rotate_session_token()
+        end_sessions(session, user, SessionEnd.DEACTIVATED)
         user.primary_referent = False  # a referent who left is nobody's main contact
     record(session, "user.activated" if active else "user.deactivated", actor=actor, obj=user)
     session.flush()

@@ -51,6 +51,8 @@ def login():
     status = 200
     if form.validate_on_submit():
         outcome = operations.authenticate(db.session, form.email.data, form.password.data)
+        if outcome.user is not None:
+            operations.start_session(db.session, outcome.user)
         db.session.commit()
         if outcome.user is not None:
             lang = session.get("lang")
@@ -104,9 +106,11 @@ def change_password():
             db.session.rollback()
             show_refusal(form, error)
         else:
+            # Every session ended with the new password: this browser gets a new one.
+            user = current_user._get_current_object()
+            operations.start_session(db.session, user)
             db.session.commit()
-            # The session token changed: log in again so that this session stays valid.
-            login_user(current_user._get_current_object())
+            login_user(user)
             flash(
                 _("Your password has been changed. Other sessions have been signed out."), "success"
             )
