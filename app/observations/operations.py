@@ -465,19 +465,21 @@ def _queue_receipt(session: Session, observation: Observation) -> None:
 
 
 def can_follow(user, observation: Observation) -> bool:
-    """The author, the referents of the same organisation, and staff."""
+    """A draft: its author alone. Once submitted: the author, the referents of the same
+    organisation, and staff."""
     from app.core.permissions import is_staff
 
-    if is_staff(user):
-        return True
     if not getattr(user, "is_authenticated", False):
         return False
     if observation.author_id == user.id:
         return True
+    if observation.is_draft:
+        return False
+    if is_staff(user):
+        return True
     return (
         observation.organisation_id is not None
         and observation.organisation_id == user.organisation_id
-        and not observation.is_draft
     )
 
 
