@@ -154,16 +154,17 @@ class PasswordToken(Base):
     user: Mapped[User] = relationship()
 
 
-class LoginFailure(Base):
-    """One failed login, keyed by the address tried (known account or not).
+class LoginThrottle(Base):
+    """Login attempts for one address (known account or not) within the current window.
 
-    Throttling counts these per address, so one attacked account never locks out another,
-    and unknown addresses are throttled exactly like known ones (no account enumeration).
+    An attempt is counted, in one atomic upsert, before its password is checked, so that
+    simultaneous attempts cannot all pass the check; a successful login removes the row. One
+    attacked account never locks out another, and unknown addresses are throttled exactly like
+    known ones (no account enumeration).
     """
 
-    __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_email_at", "email", "occurred_at"),)
+    __tablename__ = "login_throttles"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254))
-    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int]

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.accounts.models import (
-    LoginFailure,
+    LoginThrottle,
     PasswordToken,
     Role,
     SessionEnd,
@@ -72,19 +74,46 @@ class LoginOutcome:
     throttled: bool = False
 
 
-def authenticate(session: Session, email: str, password: str) -> LoginOutcome:
-    """Check a login attempt, counting failures per address for throttling."""
-    email = normalise_email(email)
-    config = current_app.config
-    now = utcnow()
-    since = now - timedelta(seconds=config["LOGIN_THROTTLE_WINDOW"])
-    failures = session.scalar(
-        select(func.count(LoginFailure.id)).where(
-            LoginFailure.email == email, LoginFailure.occurred_at >= since
+def _count_attempt(session: Session, email: str, now) -> int:
+    """Count one more login attempt for ``email`` and return the count in the window.
+
+    One statement (an upsert with RETURNING, on SQLite and PostgreSQL): the database counts
+    and records together, and PostgreSQL locks the row for concurrent attempts, so no two
+    attempts read the same count.
+    """
+    table = LoginThrottle.__table__
+    since = now - timedelta(seconds=current_app.config["LOGIN_THROTTLE_WINDOW"])
+    moment = table.c.window_started_at.type
+    expired = table.c.window_started_at < literal(since, moment)
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+    statement = (
+        insert.values(email=email, window_started_at=now, attempts=1)
+        .on_conflict_do_update(
+            index_elements=[table.c.email],
+            set_={
+                "attempts": case((expired, 1), else_=table.c.attempts + 1),
+                "window_started_at": case(
+                    (expired, literal(now, moment)), else_=table.c.window_started_at
+                ),
+            },
         )
+        .returning(table.c.attempts)
     )
+    return session.execute(statement).scalar_one()
+
+
+def authenticate(session: Session, email: str, password: str) -> LoginOutcome:
+    """Check a login attempt, counting attempts per address for throttling.
+
+    The attempt is counted before the password is checked (atomically, first thing in the
+    transaction); a success then clears the count.
+    """
+    email = normalise_email(email)
+    now = utcnow()
+    attempts = _count_attempt(session, email, now)
     user = session.scalar(select(User).where(User.email == email))
-    if failures >= config["LOGIN_THROTTLE_MAX_FAILURES"]:
+    if attempts > current_app.config["LOGIN_THROTTLE_MAX_FAILURES"]:
         record(
             session, "auth.login_throttled", object_type="user", object_id=user.id if user else None
         )
@@ -92,7 +121,6 @@ def authenticate(session: Session, email: str, password: str) -> LoginOutcome:
 
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.active:
-        session.add(LoginFailure(email=email, occurred_at=now))
         record(
             session,
             "auth.login_failed",
@@ -105,7 +133,7 @@ def authenticate(session: Session, email: str, password: str) -> LoginOutcome:
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = now
-    session.execute(delete(LoginFailure).where(LoginFailure.email == email))
+    session.execute(delete(LoginThrottle).where(LoginThrottle.email == email))
     record(session, "auth.login", actor=user, obj=user)
     return LoginOutcome(user)
 
