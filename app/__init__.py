@@ -33,6 +33,9 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
 
     db_module.SQLITE_BUSY_TIMEOUT_MS = app.config["SQLITE_BUSY_TIMEOUT_SECONDS"] * 1000
 
+    from app.core.bounds import init_bounds
+
+    init_bounds(app)  # the bounded int converter must be there before any route
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)

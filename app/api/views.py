@@ -21,6 +21,7 @@ from app.api import operations
 from app.api.errors import ApiError
 from app.api.models import IdempotencyRecord
 from app.api.ratelimit import limiter
+from app.core.bounds import MAX_JSON_DEPTH, JsonProblem, load_json
 from app.core.db import utcnow
 from app.core.i18n import lazy_gettext as _l
 from app.extensions import db
@@ -62,10 +63,33 @@ def json_body() -> dict:
     """The request's JSON object, or a 415/400 error that says what is wrong."""
     if not request.is_json:
         raise ApiError(415, _l("Send the body as JSON (Content-Type: application/json)."))
-    body = request.get_json(silent=True)
+    try:
+        body = load_json(request.get_data(cache=True))
+    except JsonProblem as problem:
+        message = JSON_PROBLEMS[problem.kind]
+        if problem.field:
+            raise ApiError(
+                problem.status,
+                message,
+                code="invalid_input",
+                fields={problem.field: [_l("Character not allowed.")]},
+            ) from problem
+        code = "invalid_json" if problem.status == 400 else "invalid_input"
+        raise ApiError(problem.status, message, code=code) from problem
     if not isinstance(body, dict):
         raise ApiError(400, _l("The body is not a valid JSON object."), code="invalid_json")
     return body
+
+
+JSON_PROBLEMS = {
+    "encoding": _l("The body is not valid UTF-8."),
+    "syntax": _l("The body is not valid JSON."),
+    "depth": _l("The JSON is nested too deeply (at most %(n)d levels).", n=MAX_JSON_DEPTH),
+    "character": _l(
+        "A text contains a character that cannot be stored (a lone surrogate, a NUL or another "
+        "control character)."
+    ),
+}
 
 
 def _fingerprint() -> str:
