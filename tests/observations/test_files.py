@@ -151,20 +151,27 @@ def test_an_odt_with_macros_is_refused():
     assert detect_type(with_macros) is None
 
 
-def test_a_huge_manifest_is_not_read_whole(monkeypatch):
+def _detect_measuring_memory(data: bytes):
+    """``detect_type(data)`` and the peak memory it allocated."""
     import tracemalloc
 
+    tracemalloc.start()
+    try:
+        detected = detect_type(data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return detected, peak
+
+
+def test_a_huge_manifest_is_not_read_whole(monkeypatch):
     from app.observations import files
 
     monkeypatch.setattr(files, "MAX_EXPANDED_BYTES", 100 * MB)
     bomb = _zip({"[Content_Types].xml": b"<" + b" " * (40 * MB), "word/document.xml": b"x"})
     assert len(bomb) < MB  # compresses to almost nothing
-    tracemalloc.start()
-    try:
-        assert detect_type(bomb) is None
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    detected, peak = _detect_measuring_memory(bomb)
+    assert detected is None
     assert peak < 4 * MB
 
 
@@ -324,20 +331,14 @@ def _central_entries(data: bytes):
 
 
 def test_an_entry_that_expands_beyond_what_it_declares_is_refused(monkeypatch):
-    import tracemalloc
-
     from app.observations import files
 
     monkeypatch.setattr(files, "MAX_EXPANDED_BYTES", 2 * MB)
     bomb = _lying_zip(b"<" + b" " * (30 * MB), declared=1024)
     assert len(bomb) < MB
     assert zipfile.ZipFile(io.BytesIO(bomb)).getinfo("content.xml").file_size == 1024
-    tracemalloc.start()
-    try:
-        assert detect_type(bomb) is None
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    detected, peak = _detect_measuring_memory(bomb)
+    assert detected is None
     assert peak < 8 * MB  # streamed and stopped at the cap, never expanded whole
     small_lie = _lying_zip(ODT_CONTENT + b" " * 5000, declared=100)
     assert detect_type(small_lie) is None  # under the cap, but not what it says
