@@ -13,7 +13,7 @@ from flask import current_app
 from sqlalchemy import case, delete, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from app.accounts.models import (
     LoginThrottle,
@@ -31,7 +31,8 @@ from app.core.db import utcnow
 from app.core.i18n import lazy_gettext as _l
 from app.core.refusals import Refusal
 from app.core.urls import absolute_url
-from app.notifications.operations import queue_email
+from app.notifications.models import OutboxMessage
+from app.notifications.operations import render_email
 from app.stakeholders.models import Organisation
 
 PASSWORD_MIN_LENGTH = 10
@@ -220,28 +221,9 @@ def issue_password_link(
     session: Session, user: User, *, welcome: bool = False, actor: User | None = None
 ) -> None:
     """Queue an e-mail with a single-use link to set a password (reset, or first password)."""
-    raw = secrets.token_urlsafe(32)
-    ttl = current_app.config["PASSWORD_RESET_TTL"]
-    if welcome:
-        ttl = max(ttl, 7 * 24 * 3600)
-    now = utcnow()
-    session.add(
-        PasswordToken(
-            user_id=user.id,
-            token_hash=hash_token(raw),
-            created_at=now,
-            expires_at=now + timedelta(seconds=ttl),
-        )
-    )
-    link = absolute_url("accounts.reset_password", token=raw)
-    queue_email(
-        session,
-        to=user.email,
-        template="accounts/email/welcome" if welcome else "accounts/email/password_reset",
-        context={"user": user, "link": link, "hours": max(1, ttl // 3600)},
-        locale=user.locale,
-        sensitive=True,
-    )
+    token, message = _password_link(user, welcome=welcome)
+    session.add(token)
+    session.add(message)
     record(
         session,
         "auth.welcome_sent" if welcome else "auth.password_reset_requested",
@@ -250,26 +232,60 @@ def issue_password_link(
     )
 
 
+def _password_link(user: User, *, welcome: bool = False) -> tuple[PasswordToken, OutboxMessage]:
+    """The token row and the rendered e-mail of a password link, added to no session."""
+    raw = secrets.token_urlsafe(32)
+    ttl = current_app.config["PASSWORD_RESET_TTL"]
+    if welcome:
+        ttl = max(ttl, 7 * 24 * 3600)
+    now = utcnow()
+    token = PasswordToken(
+        user_id=user.id,
+        token_hash=hash_token(raw),
+        created_at=now,
+        expires_at=now + timedelta(seconds=ttl),
+    )
+    link = absolute_url("accounts.reset_password", token=raw)
+    message = render_email(
+        to=user.email,
+        template="accounts/email/welcome" if welcome else "accounts/email/password_reset",
+        context={"user": user, "link": link, "hours": max(1, ttl // 3600)},
+        locale=user.locale,
+        sensitive=True,
+    )
+    return token, message
+
+
 def request_password_reset(session: Session, email: str) -> None:
     """Queue a reset link if an active account has this address; say nothing either way.
 
     At most PASSWORD_RESET_MAX_PER_HOUR links an hour per account, so that the form cannot be
     used to flood someone's inbox; the page answers the same whether a link was sent or not.
+    The work is the same too (issue 11, finding 8): the same queries, the link made and the
+    e-mail rendered whether or not an account has the address; only the rows are not added.
     """
-    user = session.scalar(select(User).where(User.email == normalise_email(email)))
-    if user is None or not user.active:
-        record(session, "auth.password_reset_unknown", object_type="user")
-        return
+    address = normalise_email(email)
+    # Roles are not loaded: their extra query would run for known addresses only.
+    user = session.scalar(
+        select(User).where(User.email == address).options(lazyload(User.role_rows))
+    )
+    eligible = user is not None and user.active
     recent = session.scalar(
         select(func.count(PasswordToken.id)).where(
-            PasswordToken.user_id == user.id,
+            PasswordToken.user_id == (user.id if eligible else -1),
             PasswordToken.created_at >= utcnow() - timedelta(hours=1),
         )
     )
-    if recent >= current_app.config["PASSWORD_RESET_MAX_PER_HOUR"]:
+    stand_in = user if eligible else User(id=-1, email=address, display_name="", locale=None)
+    token, message = _password_link(stand_in)
+    if not eligible:
+        record(session, "auth.password_reset_unknown", object_type="user")
+    elif recent >= current_app.config["PASSWORD_RESET_MAX_PER_HOUR"]:
         record(session, "auth.password_reset_throttled", obj=user)
-        return
-    issue_password_link(session, user)
+    else:
+        session.add(token)
+        session.add(message)
+        record(session, "auth.password_reset_requested", obj=user)
 
 
 def find_password_token(session: Session, raw: str) -> PasswordToken | None:

@@ -526,14 +526,15 @@ def track():
         limit = current_app.config["TRACK_ATTEMPTS_PER_MINUTE"]
         if limiter.hit(f"track:{client}", limit) is not None:
             abort(429)
-        observation = db.session.scalar(
+        # One query on the number and the code's hash together: a known number with a wrong
+        # code does exactly the work of an unknown number (no timing oracle, issue 11).
+        found = db.session.scalar(
             select(Observation).where(
-                Observation.protocol_code == form.protocol.data.strip().upper()
+                Observation.protocol_code == form.protocol.data.strip().upper(),
+                Observation.verification_hash == receipts.hash_code(form.code.data),
             )
         )
-        if observation is not None and receipts.code_matches(observation, form.code.data):
-            found = observation
-        else:
+        if found is None:
             status = 404
             flash(_("No observation matches this protocol number and code."), "danger")
     return render_template("observations/track.html", form=form, observation=found), status
