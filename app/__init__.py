@@ -59,6 +59,7 @@ def _configure_logging(app: Flask) -> None:
 def _init_extensions(app: Flask) -> None:
     from app import models  # noqa: F401 - every model registered before the first query
     from app.accounts.auth import init_login
+    from app.api.ratelimit import limiter
     from app.core.i18n import select_locale
     from app.extensions import babel, csrf, db, mail, migrate
 
@@ -67,6 +68,7 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     mail.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
     init_login(app)
 
 

@@ -76,7 +76,10 @@ def login():
             flash(_("E-mail address or password not correct."), "danger")
     elif request.method == "POST":
         status = 400
-    return render_template("accounts/login.html", form=form), status
+    headers = {}
+    if status == 429:  # the window counts from the first attempt: at most this long
+        headers["Retry-After"] = str(current_app.config["LOGIN_THROTTLE_WINDOW"])
+    return render_template("accounts/login.html", form=form), status, headers
 
 
 @bp.post("/logout")

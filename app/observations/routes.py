@@ -524,8 +524,13 @@ def track():
     if form.validate_on_submit():
         client = request.remote_addr or "unknown"
         limit = current_app.config["TRACK_ATTEMPTS_PER_MINUTE"]
-        if limiter.hit(f"track:{client}", limit) is not None:
-            abort(429)
+        wait = limiter.hit(f"track:{client}", limit)
+        if wait is not None:
+            from app.core.errors import error_response
+
+            response = error_response(429)
+            response.headers["Retry-After"] = str(wait)
+            return response
         # One query on the number and the code's hash together: a known number with a wrong
         # code does exactly the work of an unknown number (no timing oracle, issue 11).
         found = db.session.scalar(
