@@ -120,10 +120,10 @@ def _find_record(key: str) -> IdempotencyRecord | None:
 
 
 def _idempotent(view, key: str, args, kwargs):
-    if not 1 <= len(key) <= 255 or not key.isprintable():
+    if not 1 <= len(key) <= 255 or not all(" " <= char <= "~" for char in key):
         raise ApiError(
             400,
-            _l("The Idempotency-Key must be 1 to 255 printable characters."),
+            _l("The Idempotency-Key must be 1 to 255 printable ASCII characters."),
             code="invalid_idempotency_key",
         )
     fingerprint = _fingerprint()
