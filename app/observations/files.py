@@ -174,8 +174,26 @@ def _docx_is_plain(archive: zipfile.ZipFile, names: set[str]) -> bool:
             if _DOCX_CODE.search(kind):
                 return False
             external = relationship.get("TargetMode", "").lower() == "external"
-            if external and kind.rsplit("/", 1)[-1] in _FETCHED_ON_OPEN:
+            if (
+                external
+                and kind.rsplit("/", 1)[-1] in _FETCHED_ON_OPEN
+                and _is_remote(relationship.get("Target", ""))
+            ):
                 return False  # e.g. a remote template: fetched (and run) when Word opens it
+    return True
+
+
+def _is_remote(target: str) -> bool:
+    """A target on another machine: a URL, a UNC path, or file:// with a host. Word documents
+    made from a template often name it as a local path (file:///C:/…), which is harmless."""
+    target = target.strip().replace("\\", "/").lower()
+    if target.startswith("//"):
+        return True
+    scheme, _, rest = target.partition(":")
+    if not rest or len(scheme) == 1:  # relative, or a drive letter (c:/…)
+        return False
+    if scheme == "file":
+        return not rest.startswith("///") and rest.startswith("//")
     return True
 
 

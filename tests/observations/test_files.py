@@ -293,8 +293,16 @@ def test_plain_documents_with_relationships_and_links_are_accepted(tmp_path):
         'TargetMode="External"/>'
     )
     assert detect_type(_docx(rels={"word/_rels/document.xml.rels": hyperlink})) == DOCX
-    local = f'<Relationship Id="r1" Type="{TEMPLATE_REL}" Target="Normal.dotx"/>'
-    assert detect_type(_docx(rels={"word/_rels/settings.xml.rels": local})) == DOCX
+    for target in ("Normal.dotx", "file:///C:/Users/ada/Modelli/Lettera.dotm"):
+        local = f'<Relationship Id="r1" Type="{TEMPLATE_REL}" Target="{target}" ' + (
+            'TargetMode="External"/>'
+        )
+        assert detect_type(_docx(rels={"word/_rels/settings.xml.rels": local})) == DOCX, target
+    for target in ("\\\\attacker\\share\\t.dotm", "file://attacker/share/t.dotm"):
+        remote = f'<Relationship Id="r1" Type="{TEMPLATE_REL}" Target="{target}" ' + (
+            'TargetMode="External"/>'
+        )
+        assert detect_type(_docx(rels={"word/_rels/settings.xml.rels": remote})) is None, target
 
     from odf.opendocument import OpenDocumentText
     from odf.text import P
