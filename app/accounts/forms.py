@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
@@ -14,6 +13,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, V
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.accounts.operations import PASSWORD_MAX_LENGTH, password_problem
+from app.core.i18n import lazy_gettext as _l
 from app.core.roles import ROLE_LABELS
 
 

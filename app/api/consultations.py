@@ -7,13 +7,13 @@ import binascii
 from datetime import datetime
 
 from flask import current_app, g
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.api.blueprints import bp
 from app.api.permissions import can_use_api
 from app.api.views import api_view, json_body
 from app.core.db import utcnow
+from app.core.i18n import lazy_gettext as _l
 from app.core.json_errors import ApiError
 from app.core.permissions import require
 from app.core.urls import absolute_url

@@ -6,11 +6,11 @@ import contextlib
 import logging
 
 from flask import Flask, g, make_response, render_template, request
-from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.core.i18n import lazy_gettext as _l
 from app.core.json_errors import ApiError, json_error
 from app.extensions import db, login_manager
 

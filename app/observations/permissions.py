@@ -8,18 +8,19 @@ from app.rounds.permissions import can_manage_rounds, can_write_now
 
 
 def can_follow(user, observation: Observation) -> bool:
-    """See it and its receipt: the author, the referents of the same organisation once it is
-    submitted, and staff."""
-    if is_staff(user):
-        return True
+    """See it and its receipt. A draft: its author alone. Once submitted: the author, the
+    referents of the same organisation, and staff."""
     if not is_logged_in(user):
         return False
     if observation.author_id == user.id:
         return True
+    if observation.is_draft:
+        return False
+    if is_staff(user):
+        return True
     return (
         observation.organisation_id is not None
         and observation.organisation_id == user.organisation_id
-        and not observation.is_draft
     )
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from app.core.permissions import Loader
 from app.extensions import db
+from app.observations import receipts
 from app.observations.models import Attachment, Observation, ObservationState
 from app.rounds.models import Round
 
@@ -21,10 +22,15 @@ def get_observation(observation_id: int) -> Observation | None:
 OBSERVATION = Loader("observation", ("observation_id",), get_observation)
 
 
-def by_protocol(code: str) -> Observation | None:
-    """The observation registered under this protocol number (any case, spaces around)."""
+def by_receipt(protocol: str, code: str) -> Observation | None:
+    """The observation a receipt names: its protocol number (any case, spaces around) and its
+    verification code, in one query on both, so that a known number with a wrong code does
+    exactly the work of an unknown number (no timing oracle)."""
     return db.session.scalar(
-        select(Observation).where(Observation.protocol_code == code.strip().upper())
+        select(Observation).where(
+            Observation.protocol_code == protocol.strip().upper(),
+            Observation.verification_hash == receipts.hash_code(code),
+        )
     )
 
 

@@ -14,7 +14,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
 
 from app.core.db import utcnow
+from app.core.i18n import lazy_gettext as _l
 from app.core.pagination import paginate
 from app.core.permissions import is_logged_in, require
 from app.core.ratelimit import limiter
@@ -54,7 +54,7 @@ from app.observations.permissions import (
     can_speak_for,
     can_withdraw,
 )
-from app.observations.queries import OBSERVATION, by_protocol, followed_by
+from app.observations.queries import OBSERVATION, by_receipt, followed_by
 from app.plans.tree import load_tree
 from app.rounds.models import Round
 from app.rounds.permissions import can_see_round, can_submit
@@ -466,12 +466,15 @@ def track():
     if form.validate_on_submit():
         client = request.remote_addr or "unknown"
         limit = current_app.config["TRACK_ATTEMPTS_PER_MINUTE"]
-        if limiter.hit(f"track:{client}", limit) is not None:
-            abort(429)
-        observation = by_protocol(form.protocol.data)
-        if observation is not None and receipts.code_matches(observation, form.code.data):
-            found = observation
-        else:
+        wait = limiter.hit(f"track:{client}", limit)
+        if wait is not None:
+            from app.core.errors import error_response
+
+            response = error_response(429)
+            response.headers["Retry-After"] = str(wait)
+            return response
+        found = by_receipt(form.protocol.data, form.code.data)
+        if found is None:
             status = 404
             flash(_("No observation matches this protocol number and code."), "danger")
     return render_template("observations/track.html", form=form, observation=found), status

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from app.core.db import utcnow
+from app.core.i18n import lazy_gettext as _l
 from app.core.pagination import paginate
 from app.core.permissions import is_logged_in, require
 from app.core.refusals import commit_or_refuse

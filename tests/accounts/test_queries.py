@@ -43,5 +43,5 @@ def test_history_is_the_latest_entries_about_the_account(db, make_user):
 
 def test_by_email_finds_the_account(db, make_user):
     user = make_user(email="carla@example.org")
-    assert queries.by_email("carla@example.org") == user
+    assert queries.by_email("carla@example.org").id == user.id
     assert queries.by_email("nobody@example.org") is None

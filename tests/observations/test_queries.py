@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.extensions import db as _db
-from app.observations import queries
+from app.observations import queries, receipts
 from app.observations.models import Observation
 
 
@@ -25,7 +25,7 @@ def test_followed_by_is_ones_own_drafts_and_the_organisations_submissions(
     assert shown == sorted(shown, key=lambda o: (o.created_at, o.id), reverse=True)
 
 
-def test_submitted_counts_per_section_and_by_protocol(
+def test_submitted_counts_per_section_and_by_receipt(
     db, make_round, make_comune, make_referent, make_observation
 ):
     round_ = make_round()
@@ -35,5 +35,7 @@ def test_submitted_counts_per_section_and_by_protocol(
     make_observation(round_, author, submit=False)  # drafts do not count
     counts = queries.submitted_counts(round_, Observation.section_id)
     assert counts == {None: 2}  # both on the plan as a whole
-    assert queries.by_protocol(f"  {first.protocol_code.lower()} ") == first
-    assert queries.by_protocol("NOPE-0001") is None
+    code = receipts.verification_code(first.protocol_code)
+    assert queries.by_receipt(f"  {first.protocol_code.lower()} ", code) == first
+    assert queries.by_receipt(first.protocol_code, "WRONG-CODE") is None
+    assert queries.by_receipt("NOPE-0001", code) is None

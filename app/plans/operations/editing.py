@@ -6,12 +6,12 @@ from __future__ import annotations
 import functools
 import re
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 from app.core.audit import record
+from app.core.i18n import lazy_gettext as _l
 from app.plans.models import (
     LineageKind,
     Paragraph,

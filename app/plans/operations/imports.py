@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.audit import record
 from app.core.db import utcnow
+from app.core.i18n import lazy_gettext as _l
 from app.plans import importers, matching
 from app.plans.models import Paragraph, Plan, PlanError, PlanImport, PlanVersion
 from app.plans.operations.versions import (

@@ -7,11 +7,11 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.audit import record
+from app.core.i18n import lazy_gettext as _l
 from app.plans.models import (
     Audience,
     LineageKind,

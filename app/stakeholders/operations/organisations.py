@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
 from app.core.audit import record
+from app.core.i18n import lazy_gettext as _l
 from app.stakeholders.models import Group, Organisation, OrganisationKind, Zone
 from app.stakeholders.operations.values import (
     ISTAT_CODE,

@@ -4,9 +4,9 @@ the zone and group choices."""
 from __future__ import annotations
 
 from flask import Blueprint
-from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
+from app.core.i18n import lazy_gettext as _l
 from app.core.templating import add_nav_item
 from app.stakeholders import queries
 from app.stakeholders.labels import ACTION_LABELS, KIND_LABELS, STATUS_LABELS
