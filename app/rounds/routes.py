@@ -224,6 +224,27 @@ def show_round(round_id: int):
     )
 
 
+def neighbours(tree, node):
+    """The sections a reader goes to from ``node``: the previous one (its previous sibling, or
+    its parent) and the next one (its next sibling, or the next one of an ancestor)."""
+    parents = {child.section.id: parent for parent in tree.walk() for child in parent.children}
+
+    def siblings(of):
+        parent = parents.get(of.section.id)
+        return parent.children if parent else tree.roots
+
+    row = siblings(node)
+    at = row.index(node)
+    previous = row[at - 1] if at > 0 else parents.get(node.section.id)
+    following, current = None, node
+    while following is None and current is not None:
+        row = siblings(current)
+        at = row.index(current)
+        following = row[at + 1] if at + 1 < len(row) else None
+        current = parents.get(current.section.id)
+    return previous, following
+
+
 @bp.get("/<int:round_id>/s/<key>")
 def show_section(round_id: int, key: str):
     """A top-level section's text, to comment on it, a paragraph or a selected passage."""
@@ -245,11 +266,14 @@ def show_section(round_id: int, key: str):
             ).all()
         )
     )
+    previous, following = neighbours(tree, node)
     return render_template(
         "rounds/section.html",
         round=round_,
         tree=tree,
         node=node,
+        previous=previous,
+        following=following,
         counts=section_counts(round_),
         paragraph_counts=paragraph_counts,
         now=utcnow(),
