@@ -22,6 +22,7 @@ from app.api.forms import NewTokenForm
 from app.api.models import ApiToken
 from app.api.openapi import document
 from app.api.views import api_view, authenticate_request
+from app.core.confirm import ask_first
 from app.core.permissions import is_admin, require
 from app.core.security import is_public_endpoint, public
 from app.extensions import csrf, db
@@ -101,6 +102,16 @@ def tokens():
 @require(is_admin)
 def revoke(token_id: int):
     token = db.get_or_404(ApiToken, token_id)
+    if page := ask_first(
+        title=_("Revoke the token %(name)s?", name=token.name),
+        consequence=_(
+            "Every integration that uses this token is refused from now on; a revoked token "
+            "cannot be reactivated (create a new one instead)."
+        ),
+        confirm_label=_("Revoke the token"),
+        cancel_url=url_for("admin_api_tokens.tokens"),
+    ):
+        return page
     operations.revoke_token(db.session, token, actor=current_user)
     db.session.commit()
     flash(_("The token %(name)s has been revoked.", name=token.name), "success")

@@ -23,6 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
 
 from app.api.ratelimit import limiter
+from app.core.confirm import ask_first
 from app.core.db import utcnow
 from app.core.refusals import show_refusal
 from app.core.security import public
@@ -401,8 +402,20 @@ def withdraw(observation_id: int):
     if not operations.can_withdraw(current_user, observation):
         abort(403)
     form = WithdrawForm()
-    if not form.validate_on_submit():
-        abort(400)
+    valid = form.validate_on_submit()  # the reason, asked on the confirmation page
+    if page := ask_first(
+        title=_("Withdraw %(protocol)s?", protocol=observation.protocol_code),
+        consequence=_(
+            "The observation stays on record as withdrawn, with its protocol number, and is "
+            "not examined. It cannot be registered again: to change it, send a correction "
+            "instead."
+        ),
+        confirm_label=_("Withdraw the observation"),
+        cancel_url=url_for("observations.receipt", observation_id=observation.id),
+        fields=[form.reason],
+        invalid=not valid,
+    ):
+        return page
     _commit_or_explain(
         lambda: operations.withdraw(
             db.session, observation, user=current_user, reason=form.reason.data

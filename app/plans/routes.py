@@ -15,6 +15,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, load_only
 
+from app.core.confirm import ask_first
 from app.core.permissions import require
 from app.core.security import public
 from app.extensions import db, login_manager
@@ -418,14 +419,43 @@ def start_successor(slug: str, number: int):
     return _to_version(successor)
 
 
+#: What freezing and adopting ask before they happen (see app.core.confirm).
+_TRANSITION_QUESTIONS = {
+    "freeze": lambda version: {
+        "title": _("Freeze version %(n)d, “%(label)s”?", n=version.number, label=version.label),
+        "consequence": _(
+            "Once frozen, the text of this version can never be changed again: consultations, "
+            "observations and decisions point to it as it is now. Further changes go into a "
+            "new version."
+        ),
+        "confirm_label": _("Freeze the version"),
+    },
+    "adopt": lambda version: {
+        "title": _(
+            "Mark version %(n)d, “%(label)s”, as adopted?", n=version.number, label=version.label
+        ),
+        "consequence": _(
+            "The version becomes the plan as adopted; it cannot go back to being a frozen "
+            "draft, and no consultation can be opened on it."
+        ),
+        "confirm_label": _("Mark as adopted"),
+    },
+}
+
+
 @bp.post("/<slug>/v<int:number>/state")
 @require(can_manage_plans)
 def change_state(slug: str, number: int):
     version = _version(slug, number)
     transitions = {"freeze": operations.freeze_version, "adopt": operations.adopt_version}
-    transition = transitions.get(request.form.get("transition", ""))
+    name = request.form.get("transition", "")
+    transition = transitions.get(name)
     if transition is None:
         abort(400)
+    if page := ask_first(
+        cancel_url=url_for("plans.show_plan", slug=slug), **_TRANSITION_QUESTIONS[name](version)
+    ):
+        return page
     try:
         transition(db.session, version, actor=current_user)
     except PlanError as error:

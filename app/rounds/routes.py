@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms.fields.choices import SelectChoice
 
+from app.core.confirm import ask_first
 from app.core.db import utcnow
 from app.core.permissions import is_staff
 from app.core.refusals import show_refusal
@@ -34,6 +35,20 @@ ACTION_LABELS = {
     "close": _l("Close now"),
     "start_review": _l("Start the review"),
     "conclude": _l("Conclude"),
+}
+
+#: The state changes that cannot be undone, and what each one means for the participants.
+IRREVERSIBLE = {
+    "open": _l(
+        "The round opens now: the invited organisations are told by e-mail and can send "
+        "observations; it cannot go back to preparation."
+    ),
+    "close": _l(
+        "The round closes now, before its planned end: no more observations are accepted "
+        "(late ones only if the round accepts them), and it cannot be opened again."
+    ),
+    "start_review": _l("The review starts: the round cannot go back to accepting observations."),
+    "conclude": _l("The round is concluded: its outcome is final."),
 }
 
 PAGE_SIZE = 20
@@ -185,6 +200,16 @@ def change_state(round_id: int):
     if action not in ACTIONS[round_.state]:
         flash(_("This action is not possible now."), "danger")
         return redirect(url_for("rounds.show_round", round_id=round_.id))
+    question = IRREVERSIBLE.get(action)
+    if question and (
+        page := ask_first(
+            title=_("%(action)s: %(title)s?", action=ACTION_LABELS[action], title=round_.title),
+            consequence=question,
+            confirm_label=ACTION_LABELS[action],
+            cancel_url=url_for("rounds.show_round", round_id=round_.id),
+        )
+    ):
+        return page
     try:
         operations.change_state(db.session, round_, action, actor=current_user)
     except (RoundError, ValueError) as error:

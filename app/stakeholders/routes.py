@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from wtforms.fields.choices import SelectChoice
 
 from app.accounts.models import User
+from app.core.confirm import ask_first
 from app.core.db import utcnow
 from app.core.permissions import can_manage_registry, require
 from app.core.security import public
@@ -404,6 +405,16 @@ def resend_invitation(invitation_id: int):
 @require(can_manage_registry)
 def revoke_invitation(invitation_id: int):
     invitation = db.get_or_404(Invitation, invitation_id)
+    if page := ask_first(
+        title=_("Revoke the invitation to %(email)s?", email=invitation.email),
+        consequence=_(
+            "The link in the invitation stops working for good; to invite this address again, "
+            "send a new invitation."
+        ),
+        confirm_label=_("Revoke the invitation"),
+        cancel_url=_back_to(invitation).location,
+    ):
+        return page
     done, _result = _commit(
         lambda: operations.revoke_invitation(db.session, invitation, actor=current_user)
     )
