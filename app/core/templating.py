@@ -43,6 +43,7 @@ AUDIT_LABELS = {
     "observation.submitted": _l("Observation submitted"),
     "observation.recorded": _l("Observation recorded by staff"),
     "observation.withdrawn": _l("Observation withdrawn"),
+    "observation.draft_deleted": _l("Draft deleted by its author"),
 }
 
 OUTBOX_STATUS_LABELS = {

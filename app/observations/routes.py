@@ -30,6 +30,7 @@ from app.core.security import public
 from app.core.timezones import local_to_utc
 from app.extensions import db
 from app.observations import operations, receipts
+from app.observations.files import AttachmentError, check_attachment
 from app.observations.forms import (
     CHANNEL_LABELS,
     KIND_LABELS,
@@ -151,6 +152,39 @@ def _attach_upload(observation: Observation, form: ObservationForm) -> None:
         )
 
 
+def _nothing_to_keep(form: ObservationForm) -> int | None:
+    """A new form with nothing typed makes no draft ("nothing typed is lost" needs nothing
+    more): say what is missing, or why the lone file is refused, and answer 422; None when
+    there is something to keep."""
+    if any((getattr(form, name).data or "").strip() for name in ("title", "body", "proposed_text")):
+        return None
+    upload = form.attachment.data
+    if upload and getattr(upload, "filename", ""):
+        data = upload.read()
+        upload.stream.seek(0)
+        try:
+            check_attachment(
+                upload.filename, data, max_bytes=current_app.config["ATTACHMENT_MAX_BYTES"]
+            )
+        except AttachmentError as error:
+            form.attachment.errors = [*form.attachment.errors, str(error.message)]
+            return 422
+        return None  # a file alone is worth a draft
+    if request.form.get("action") == "submit":
+        missing = operations.problems_of(
+            title="",
+            body_text="",
+            kind=ObservationKind(form.kind.data or "observation"),
+            proposed_text="",
+        )
+        for name, message in missing.items():
+            field = getattr(form, name)
+            field.errors = [*field.errors, str(message)]
+    else:
+        flash(_("There is nothing to save yet: write a title or a text first."), "info")
+    return 422
+
+
 def _registered_meanwhile(observation_id: int):
     """After a race with another request on the same draft (a double click, a second tab):
     its receipt if the other request registered it, else None (the draft, reloaded)."""
@@ -241,6 +275,10 @@ def new_observation(round_id: int):
         existing = token and db.session.scalar(
             select(Observation).where(Observation.form_token == token)
         )
+        if not existing and (refused := _nothing_to_keep(form)):
+            return render_template(
+                "observations/edit.html", form=form, round=round_, anchor=anchor, observation=None
+            ), refused
         if existing:  # the same form again: continue with what it made
             if existing.author_id != current_user.id:
                 abort(404)
@@ -338,6 +376,34 @@ def edit(observation_id: int):
         anchor=anchor,
         observation=observation,
     )
+
+
+@bp.post("/observations/<int:observation_id>/delete")
+def delete_draft(observation_id: int):
+    observation = _own(observation_id)
+    if not observation.is_draft:
+        return redirect(url_for("observations.receipt", observation_id=observation.id))
+    if observation.author_id != current_user.id:
+        abort(404)
+    if page := ask_first(
+        title=_("Delete the draft “%(title)s”?", title=observation.title or _("(untitled draft)")),
+        consequence=_(
+            "The draft, its text and its attachments are deleted; they were never sent, so "
+            "nobody else has them."
+        ),
+        confirm_label=_("Delete the draft"),
+        cancel_url=url_for("observations.edit", observation_id=observation.id),
+    ):
+        return page
+    try:
+        operations.delete_draft(db.session, observation, user=current_user)
+    except ObservationError as error:
+        db.session.rollback()
+        flash(str(error.message), "danger")
+        return redirect(url_for("observations.receipt", observation_id=observation_id))
+    db.session.commit()
+    flash(_("The draft has been deleted."), "success")
+    return redirect(url_for("observations.mine"))
 
 
 @bp.post("/observations/<int:observation_id>/attachments/<int:attachment_id>/remove")
