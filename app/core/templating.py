@@ -108,7 +108,9 @@ def _navigation() -> list[dict]:
 
 def init_templating(app: Flask) -> None:
     from app.accounts.forms import ROLE_LABELS
+    from app.core.formats import init_formats
 
+    init_formats(app)
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(PREDICATES)
     app.jinja_env.trim_blocks = True

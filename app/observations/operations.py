@@ -187,9 +187,9 @@ def _require_window(round_: Round, now: datetime) -> bool:
 
 
 def _local(moment: datetime) -> str:
-    from flask_babel import format_datetime
+    from app.core.formats import format_when
 
-    return format_datetime(moment, "short")
+    return format_when(moment)
 
 
 def start_draft(
