@@ -41,6 +41,9 @@ class ObservationForm(FlaskForm):
         choices=[SelectChoice(kind.value, label) for kind, label in KIND_LABELS.items()],
         default=ObservationKind.OBSERVATION.value,
     )
+    #: On a paragraph's form: the words of it the observation is about (a keyboard's way to
+    #: choose a passage; the selection in the text fills it too). Checked against the text.
+    quote = StringField(_l("Quoted words (optional)"), validators=[Length(max=5_000)])
     title = StringField(_l("Title"), validators=[Length(max=300)])
     body = TextAreaField(_l("Your observation"), validators=[Length(max=100_000)])
     proposed_text = TextAreaField(

@@ -152,7 +152,7 @@ def _locate_quote(text: str, quote: str, start: int | None, end: int | None) -> 
     offsets_fit = start is not None and end is not None and 0 <= start < end <= len(text)
     if offsets_fit and text[start:end] == quote:
         return start, end
-    wanted = quote.strip()
+    wanted = re.sub(r"\s+", " ", quote).strip()  # the stored text has its spacing collapsed
     found = text.find(wanted) if wanted else -1
     if found < 0:
         raise ObservationError(

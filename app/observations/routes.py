@@ -114,13 +114,16 @@ def _attachment(observation_id: int, attachment_id: int) -> tuple[Observation, A
     return observation, attachment
 
 
-def _anchor_from_request(round_: Round) -> operations.Anchor:
+def _anchor_from_request(round_: Round, *, quote: bool = True) -> operations.Anchor:
+    """Where the new observation points: the URL's section or paragraph, and the quoted words
+    (typed in the form's field, else those the selection in the text put in the URL)."""
+    typed = request.form.get("quote") if request.method == "POST" else None
     return operations.resolve_anchor(
         db.session,
         round_,
         section_key=request.values.get("section") or None,
         paragraph_key=request.values.get("paragraph") or None,
-        quote=request.values.get("quote") or None,
+        quote=(typed if typed is not None else request.args.get("quote")) if quote else None,
         start=_int_arg("start"),
         end=_int_arg("end"),
     )
@@ -260,14 +263,26 @@ def _submit(observation: Observation, form, now):
 def new_observation(round_id: int):
     arrived = utcnow()
     round_ = _round_for_writing(round_id)
+    form = ObservationForm()
     try:
         anchor = _anchor_from_request(round_)
     except ObservationError as error:
-        flash(str(error.message), "danger")
-        return redirect(url_for("rounds.show_round", round_id=round_.id))
-    form = ObservationForm()
+        if not request.form.get("quote"):
+            flash(str(error.message), "danger")
+            return redirect(url_for("rounds.show_round", round_id=round_.id))
+        # Typed words not found in the paragraph: say so on the field, keep everything typed.
+        anchor = _anchor_from_request(round_, quote=False)
+        form.validate()
+        form.quote.errors = [
+            *form.quote.errors,
+            _("These words are not in the paragraph: copy them exactly as they are written."),
+        ]
+        return render_template(
+            "observations/edit.html", form=form, round=round_, anchor=anchor, observation=None
+        ), 422
     if request.method == "GET":
         form.form_token.data = secrets.token_urlsafe(24)
+        form.quote.data = anchor.quote_text or ""
         if request.args.get("kind") in {k.value for k in ObservationKind}:
             form.kind.data = request.args["kind"]
     if form.validate_on_submit():
