@@ -69,9 +69,8 @@ class IntakeForm(FlaskForm):
     )
     signatory = StringField(_l("Signed by"), validators=[Optional(), Length(max=300)])
     section = SelectField(_l("Section"), validators=[Optional()])
-    paragraph = StringField(
-        _l("Paragraph key (optional, e.g. 4f2a9c)"), validators=[Optional(), Length(max=16)]
-    )
+    #: Chosen from the round's text (grouped by section), never typed as a key.
+    paragraph = SelectField(_l("Paragraph (optional)"), validators=[Optional()])
     kind = SelectField(
         _l("Kind"),
         choices=[SelectChoice(kind.value, label) for kind, label in KIND_LABELS.items()],

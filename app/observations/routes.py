@@ -548,6 +548,30 @@ def mine():
 # Staff intake ------------------------------------------------------------------------------
 
 
+def _paragraph_choices(tree) -> list[SelectChoice]:
+    """The round's paragraphs as options, section by section, with their first words."""
+    choices = [SelectChoice("", _("None: the whole section (or plan)"))]
+    for node in tree.walk():
+        section = f"{node.section.number} {node.section.title}".strip()
+        choices += [
+            SelectChoice(
+                paragraph.key,
+                _(
+                    "%(section)s, paragraph %(n)d: %(start)s",
+                    section=section,
+                    n=index,
+                    start=_start_of(paragraph.text),
+                ),
+            )
+            for index, paragraph in enumerate(node.paragraphs, start=1)
+        ]
+    return choices
+
+
+def _start_of(text: str, length: int = 70) -> str:
+    return text if len(text) <= length else text[:length].rsplit(" ", 1)[0] + "…"
+
+
 @bp.route("/rounds/<int:round_id>/intake", methods=["GET", "POST"])
 def intake(round_id: int):
     if not can_manage_rounds(current_user):
@@ -567,6 +591,7 @@ def intake(round_id: int):
         SelectChoice(node.section.key, f"{node.section.number} {node.section.title}".strip())
         for node in tree.walk()
     ]
+    form.paragraph.choices = _paragraph_choices(tree)
     if form.validate_on_submit():
         organisation = db.session.get(Organisation, form.organisation_id.data)
         upload = form.original.data
@@ -576,7 +601,7 @@ def intake(round_id: int):
                 db.session,
                 round_,
                 section_key=form.section.data or None,
-                paragraph_key=(form.paragraph.data or "").strip() or None,
+                paragraph_key=form.paragraph.data or None,
             )
             observation = operations.record_intake(
                 db.session,
@@ -598,11 +623,11 @@ def intake(round_id: int):
             db.session.rollback()
             show_refusal(form, error)
         else:
-            db.session.commit()
-            flash(_("Recorded as %(protocol)s.", protocol=observation.protocol_code), "success")
+            db.session.commit()  # the receipt says it is registered, and under which number
             return redirect(url_for("observations.receipt", observation_id=observation.id))
         return render_template("observations/intake.html", form=form, round=round_), 422
-    return render_template("observations/intake.html", form=form, round=round_)
+    status = 422 if request.method == "POST" else 200  # a POST that did not validate
+    return render_template("observations/intake.html", form=form, round=round_), status
 
 
 # Following an observation from its receipt ---------------------------------------------------
