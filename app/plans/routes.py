@@ -482,8 +482,9 @@ def import_text(slug: str):
         (v.number, f"{v.number}. {v.label} ({STATUS_LABELS[v.status.value]})")
         for v in reversed(plan.versions)
     ]
-    if request.method == "GET" and plan.versions:
-        form.predecessor.data = plan.versions[-1].number
+    if request.method == "GET":  # a new text usually continues the latest fixed version
+        fixed = [v for v in plan.versions if not v.is_draft]
+        form.predecessor.data = fixed[-1].number if fixed else 0
     status = 200
     if form.validate_on_submit():
         predecessor = next((v for v in plan.versions if v.number == form.predecessor.data), None)
@@ -503,7 +504,8 @@ def import_text(slug: str):
             )
         except (ImportError_, PlanError) as error:
             db.session.rollback()
-            form.file.errors = [*form.file.errors, str(error.message)]
+            field = form.predecessor if error.field == "predecessor" else form.file
+            field.errors = [*field.errors, str(error.message)]
             status = 422
         else:
             db.session.commit()
