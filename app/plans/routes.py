@@ -682,6 +682,15 @@ def section_action(slug: str, number: int, key: str):
     version = _editable_version(slug, number)
     section = _section(version, key)
     action = request.form.get("action", "")
+    if action == "delete" and (
+        page := ask_first(
+            title=_("Delete the section %(title)s?", title=f"{section.number} {section.title}"),
+            consequence=_("The section is removed from this draft version."),
+            confirm_label=_("Delete the section"),
+            cancel_url=_to_section_editor(version, section).location,
+        )
+    ):
+        return page
     try:
         if action in ("up", "down"):
             operations.move_section(
@@ -809,6 +818,19 @@ def paragraph_action(slug: str, number: int, key: str):
     section = paragraph.section
     action = request.form.get("action", "")
     anchor = f"p-{paragraph.key}"
+    if action == "delete" and (
+        page := ask_first(
+            title=_("Delete this paragraph?"),
+            details=paragraph.text[:300],
+            consequence=_(
+                "The paragraph and its text are removed from this draft version; to have it "
+                "back you would write it again."
+            ),
+            confirm_label=_("Delete the paragraph"),
+            cancel_url=_to_section_editor(version, section, anchor).location,
+        )
+    ):
+        return page
     try:
         if action in ("up", "down"):
             operations.move_paragraph(

@@ -140,3 +140,21 @@ def test_revoking_an_invitation_asks_first(db, staff_client, make_comune):
     client.post(path, data=_hidden(page))
     db.session.expire_all()
     assert invitation.state is InvitationState.REVOKED
+
+
+def test_deleting_a_paragraph_of_a_draft_asks_first(db, logged_in, make_version):
+    from app.plans.models import Paragraph
+    from app.plans.tree import load_tree
+
+    client, _ = logged_in(Role.EDITOR)
+    version = make_version()
+    paragraph = next(p for _, p in load_tree(db.session, version).paragraphs())
+    base = f"/plans/{version.plan.slug}/v1/edit"
+    token = csrf_token(client, f"{base}/s/{paragraph.section.key}")
+    path = f"{base}/p/{paragraph.key}/action"
+    page = _asks(client.post(path, data={"csrf_token": token, "action": "delete"}), paragraph.text)
+    assert db.session.get(Paragraph, paragraph.id) is not None
+    paragraph_id = paragraph.id
+    assert client.post(path, data=_hidden(page)).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Paragraph, paragraph_id) is None

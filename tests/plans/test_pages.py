@@ -157,7 +157,8 @@ def test_section_and_paragraph_actions(db, logged_in, make_version):
     assert response.status_code == 302
     assert (
         client.post(
-            f"{base}/s/{node.section.key}/action", data={"csrf_token": token, "action": "delete"}
+            f"{base}/s/{node.section.key}/action",
+            data={"csrf_token": token, "action": "delete", "confirmed": "1"},
         ).status_code
         == 302
     )  # refused: the section has paragraphs (a message, nothing changed)
