@@ -16,6 +16,7 @@ from app.api.models import ApiToken
 from app.api.openapi import document
 from app.api.permissions import can_manage_tokens, can_use_api
 from app.api.views import api_view
+from app.core.confirm import ask_first
 from app.core.pagination import paginate
 from app.core.permissions import require
 from app.core.refusals import commit_or_refuse
@@ -78,6 +79,16 @@ def tokens():
 @require(can_manage_tokens)
 def revoke(token_id: int):
     token = db.get_or_404(ApiToken, token_id)
+    if page := ask_first(
+        title=_("Revoke the token %(name)s?", name=token.name),
+        consequence=_(
+            "Every integration that uses this token is refused from now on; a revoked token "
+            "cannot be reactivated (create a new one instead)."
+        ),
+        confirm_label=_("Revoke the token"),
+        cancel_url=url_for("admin_api_tokens.tokens"),
+    ):
+        return page
     with commit_or_refuse():
         operations.revoke_token(db.session, token, actor=current_user)
     flash(_("The token %(name)s has been revoked.", name=token.name), "success")

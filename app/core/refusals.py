@@ -35,21 +35,27 @@ class Refusal(ValueError):
     status: int = 422
     code: str | None = None
 
-    def __init__(self, message, field: str | None = None):
+    def __init__(self, message, field: str | None = None, *, more: dict | None = None):
         super().__init__(str(message))
         self.message = message
         self.field = field
+        #: Further fields refused at the same time, with their messages (e.g. every missing
+        #: field of an empty form, reported at once).
+        self.more = more or {}
 
 
 def show_refusal(form, error: Refusal, *, field: str | None = None) -> None:
-    """Attach the refusal to its field (or to ``field``, whatever the refusal names), or flash it
-    when it concerns no field of the form."""
-    name = field or getattr(error, "field", None)
-    target = getattr(form, name, None) if form is not None and name else None
-    if target is not None:
-        target.errors = [*target.errors, str(error.message)]
-    else:
-        flash(str(error.message), "danger")
+    """Attach the refusal to its field(s) — the one it names and any ``more`` — or, when the
+    form has no such field, to ``field`` (the view's default); flash it when neither fits."""
+    refusals = {getattr(error, "field", None): error.message, **getattr(error, "more", {})}
+    for name, message in refusals.items():
+        target = getattr(form, name, None) if form is not None and name else None
+        if target is None and form is not None and field:
+            target = getattr(form, field, None)
+        if target is not None:
+            target.errors = [*target.errors, str(message)]
+        else:
+            flash(str(message), "danger")
 
 
 @dataclass

@@ -18,7 +18,9 @@ bp = Blueprint("core", __name__)
 @bp.get("/")
 @public
 def home():
-    return render_template("core/home.html")
+    from app.core.home import home_context
+
+    return render_template("core/home.html", **home_context(current_user))
 
 
 @bp.get("/healthz")

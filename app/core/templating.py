@@ -44,6 +44,7 @@ AUDIT_LABELS = {
     "observation.submitted": _l("Observation submitted"),
     "observation.recorded": _l("Observation recorded by staff"),
     "observation.withdrawn": _l("Observation withdrawn"),
+    "observation.draft_deleted": _l("Draft deleted by its author"),
 }
 
 OUTBOX_STATUS_LABELS = {
@@ -84,20 +85,32 @@ add_nav_item("admin_outbox.list_messages", _l("E-mail outbox"), is_admin)
 add_nav_item("admin_api_tokens.tokens", _l("API tokens"), is_admin)
 
 
+def _current_item(items: list[NavItem], endpoint: str) -> NavItem | None:
+    """The one item that marks the current page: its own endpoint, else the first item whose
+    prefix covers the endpoint (two items of one blueprint never both claim a page)."""
+    for item in items:
+        if item.endpoint == endpoint:
+            return item
+    for item in items:
+        if endpoint == item.prefix or endpoint.startswith(item.prefix + "."):
+            return item
+    return None
+
+
 def _navigation() -> list[dict]:
     endpoint = (request.endpoint or "") if has_request_context() else ""
+    items = [item for item in NAVIGATION if item.visible(current_user)]
+    current = _current_item(items, endpoint)
     return [
-        {
-            "url": url_for(item.endpoint),
-            "label": item.label,
-            "active": endpoint == item.prefix or endpoint.startswith(item.prefix + "."),
-        }
-        for item in NAVIGATION
-        if item.visible(current_user)
+        {"url": url_for(item.endpoint), "label": item.label, "active": item is current}
+        for item in items
     ]
 
 
 def init_templating(app: Flask) -> None:
+    from app.core.formats import init_formats
+
+    init_formats(app)
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(PREDICATES)
     app.jinja_env.trim_blocks = True

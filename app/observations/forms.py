@@ -41,6 +41,9 @@ class ObservationForm(FlaskForm):
         choices=[SelectChoice(kind.value, label) for kind, label in KIND_LABELS.items()],
         default=ObservationKind.OBSERVATION.value,
     )
+    #: On a paragraph's form: the words of it the observation is about (a keyboard's way to
+    #: choose a passage; the selection in the text fills it too). Checked against the text.
+    quote = StringField(_l("Quoted words (optional)"), validators=[Length(max=5_000)])
     title = StringField(_l("Title"), validators=[Length(max=300)])
     body = TextAreaField(_l("Your observation"), validators=[Length(max=100_000)])
     proposed_text = TextAreaField(
@@ -66,9 +69,8 @@ class IntakeForm(FlaskForm):
     )
     signatory = StringField(_l("Signed by"), validators=[Optional(), Length(max=300)])
     section = SelectField(_l("Section"), validators=[Optional()])
-    paragraph = StringField(
-        _l("Paragraph key (optional, e.g. 4f2a9c)"), validators=[Optional(), Length(max=16)]
-    )
+    #: Chosen from the round's text (grouped by section), never typed as a key.
+    paragraph = SelectField(_l("Paragraph (optional)"), validators=[Optional()])
     kind = SelectField(
         _l("Kind"),
         choices=[SelectChoice(kind.value, label) for kind, label in KIND_LABELS.items()],

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Role, User
@@ -154,7 +154,7 @@ def _locate_quote(text: str, quote: str, start: int | None, end: int | None) -> 
     offsets_fit = start is not None and end is not None and 0 <= start < end <= len(text)
     if offsets_fit and text[start:end] == quote:
         return start, end
-    wanted = quote.strip()
+    wanted = re.sub(r"\s+", " ", quote).strip()  # the stored text has its spacing collapsed
     found = text.find(wanted) if wanted else -1
     if found < 0:
         raise ObservationError(
@@ -189,9 +189,9 @@ def _require_window(round_: Round, now: datetime) -> bool:
 
 
 def _local(moment: datetime) -> str:
-    from flask_babel import format_datetime
+    from app.core.formats import format_when
 
-    return format_datetime(moment, "short")
+    return format_when(moment)
 
 
 def start_draft(
@@ -300,6 +300,34 @@ def add_attachment(
     return attachment
 
 
+def delete_draft(session: Session, observation: Observation, *, user: User) -> None:
+    """The author deletes a draft of theirs (never a registered observation), with its
+    attachments; the audit trail keeps that it existed and who deleted it."""
+    _require_own_draft(observation, user)
+    observation_id = observation.id
+    record(
+        session,
+        "observation.draft_deleted",
+        actor=user,
+        obj=observation,
+        title=observation.title or None,
+        round_id=observation.round_id,
+    )
+    session.flush()
+    # Guarded like the registration: a draft submitted meanwhile (another tab) is not deleted.
+    session.expunge(observation)
+    session.execute(delete(Attachment).where(Attachment.observation_id == observation_id))
+    gone = session.execute(
+        delete(Observation).where(
+            Observation.id == observation_id, Observation.state == ObservationState.DRAFT
+        )
+    )
+    if gone.rowcount != 1:
+        raise ObservationError(
+            _l("A submitted observation cannot be changed: send a correction instead.")
+        )
+
+
 def remove_attachment(
     session: Session, observation: Observation, attachment: Attachment, *, user: User
 ) -> None:
@@ -317,22 +345,37 @@ def remove_attachment(
 
 def problems(observation: Observation) -> dict[str, str]:
     """What keeps a draft from being submitted, field by field."""
+    return problems_of(
+        title=observation.title,
+        body_text=observation.body_text,
+        kind=observation.kind,
+        proposed_text=observation.proposed_text,
+    )
+
+
+def problems_of(*, title, body_text, kind, proposed_text) -> dict[str, str]:
+    """:func:`problems` for values not (yet) in a draft, e.g. a new form sent empty."""
     found = {}
-    if not observation.title:
+    if not title:
         found["title"] = _l("Give the observation a title.")
-    if not observation.body_text:
+    if not body_text:
         found["body"] = _l("Write the observation.")
-    elif len(observation.body_text) > current_app.config["OBSERVATION_MAX_CHARS"]:
+    elif len(body_text) > current_app.config["OBSERVATION_MAX_CHARS"]:
         found["body"] = _l(
             "The text is longer than %(n)d characters: attach a document instead.",
             n=current_app.config["OBSERVATION_MAX_CHARS"],
         )
-    if observation.kind is ObservationKind.AMENDMENT:
-        if observation.target not in (Target.PARAGRAPH, Target.PASSAGE):
-            found["kind"] = _l("An amendment proposes new text for a paragraph or a passage.")
-        elif not observation.proposed_text:
-            found["proposed_text"] = _l("Write the text you propose.")
+    if kind is ObservationKind.AMENDMENT and not proposed_text:
+        found["proposed_text"] = _l("Write the text you propose.")
     return found
+
+
+def _require_complete(observation: Observation) -> None:
+    """Refuse an incomplete observation, naming every missing field at once."""
+    missing = problems(observation)
+    if missing:
+        (first_field, message), *others = missing.items()
+        raise ObservationError(message, first_field, more=dict(others))
 
 
 def submit(
@@ -359,10 +402,7 @@ def submit(
             _l("Your organisation is not among those taking part in this round.")
         )
     late = _require_window(round_, now)
-    missing = problems(observation)
-    if missing:
-        first_field, message = next(iter(missing.items()))
-        raise ObservationError(message, first_field)
+    _require_complete(observation)
     _register(session, observation, late=late, now=now, send_receipt=send_receipt)
     return observation
 
@@ -584,10 +624,7 @@ def record_intake(
     session.flush()
     for filename, data in originals:
         add_attachment(session, observation, user=None, filename=filename, data=data)
-    missing = problems(observation)
-    if missing:
-        first_field, message = next(iter(missing.items()))
-        raise ObservationError(message, first_field)
+    _require_complete(observation)
     _register(session, observation, late=late, now=now)
     record(
         session,

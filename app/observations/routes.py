@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
 
+from app.core.confirm import ask_first
 from app.core.db import utcnow
 from app.core.i18n import lazy_gettext as _l
 from app.core.pagination import paginate
@@ -30,6 +31,7 @@ from app.core.security import public
 from app.core.timezones import local_to_utc
 from app.extensions import db
 from app.observations import operations, receipts
+from app.observations.files import AttachmentError, check_attachment
 from app.observations.forms import (
     CHANNEL_LABELS,
     KIND_LABELS,
@@ -94,13 +96,16 @@ def _attachment(observation: Observation, attachment_id: int) -> Attachment:
     return attachment
 
 
-def _anchor_from_request(round_: Round) -> operations.Anchor:
+def _anchor_from_request(round_: Round, *, quote: bool = True) -> operations.Anchor:
+    """Where the new observation points: the URL's section or paragraph, and the quoted words
+    (typed in the form's field, else those the selection in the text put in the URL)."""
+    typed = request.form.get("quote") if request.method == "POST" else None
     return operations.resolve_anchor(
         db.session,
         round_,
         section_key=request.values.get("section") or None,
         paragraph_key=request.values.get("paragraph") or None,
-        quote=request.values.get("quote") or None,
+        quote=(typed if typed is not None else request.args.get("quote")) if quote else None,
         start=_int_arg("start"),
         end=_int_arg("end"),
     )
@@ -130,6 +135,39 @@ def _attach_upload(observation: Observation, form: ObservationForm) -> None:
             filename=upload.filename,
             data=upload.read(),
         )
+
+
+def _nothing_to_keep(form: ObservationForm) -> int | None:
+    """A new form with nothing typed makes no draft ("nothing typed is lost" needs nothing
+    more): say what is missing, or why the lone file is refused, and answer 422; None when
+    there is something to keep."""
+    if any((getattr(form, name).data or "").strip() for name in ("title", "body", "proposed_text")):
+        return None
+    upload = form.attachment.data
+    if upload and getattr(upload, "filename", ""):
+        data = upload.read()
+        upload.stream.seek(0)
+        try:
+            check_attachment(
+                upload.filename, data, max_bytes=current_app.config["ATTACHMENT_MAX_BYTES"]
+            )
+        except AttachmentError as error:
+            form.attachment.errors = [*form.attachment.errors, str(error.message)]
+            return 422
+        return None  # a file alone is worth a draft
+    if request.form.get("action") == "submit":
+        missing = operations.problems_of(
+            title="",
+            body_text="",
+            kind=ObservationKind(form.kind.data or "observation"),
+            proposed_text="",
+        )
+        for name, message in missing.items():
+            field = getattr(form, name)
+            field.errors = [*field.errors, str(message)]
+    else:
+        flash(_("There is nothing to save yet: write a title or a text first."), "info")
+    return 422
 
 
 def _registered_meanwhile(observation_id: int):
@@ -207,14 +245,26 @@ def _submit(observation: Observation, form, now):
 @require(is_logged_in, load=ROUND, visible=can_see_round, allowed=can_submit)
 def new_observation(round_: Round):
     arrived = utcnow()
+    form = ObservationForm()
     try:
         anchor = _anchor_from_request(round_)
     except ObservationError as error:
-        flash(str(error.message), "danger")
-        return redirect(url_for("rounds.show_round", round_id=round_.id))
-    form = ObservationForm()
+        if not request.form.get("quote"):
+            flash(str(error.message), "danger")
+            return redirect(url_for("rounds.show_round", round_id=round_.id))
+        # Typed words not found in the paragraph: say so on the field, keep everything typed.
+        anchor = _anchor_from_request(round_, quote=False)
+        form.validate()
+        form.quote.errors = [
+            *form.quote.errors,
+            _("These words are not in the paragraph: copy them exactly as they are written."),
+        ]
+        return render_template(
+            "observations/edit.html", form=form, round=round_, anchor=anchor, observation=None
+        ), 422
     if request.method == "GET":
         form.form_token.data = secrets.token_urlsafe(24)
+        form.quote.data = anchor.quote_text or ""
         if request.args.get("kind") in {k.value for k in ObservationKind}:
             form.kind.data = request.args["kind"]
     if form.validate_on_submit():
@@ -222,6 +272,10 @@ def new_observation(round_: Round):
         existing = token and db.session.scalar(
             select(Observation).where(Observation.form_token == token)
         )
+        if not existing and (refused := _nothing_to_keep(form)):
+            return render_template(
+                "observations/edit.html", form=form, round=round_, anchor=anchor, observation=None
+            ), refused
         if existing:  # the same form again: continue with what it made
             if existing.author_id != current_user.id:
                 abort(404)
@@ -313,6 +367,30 @@ def edit(observation: Observation):
     )
 
 
+@bp.post("/observations/<int:observation_id>/delete")
+@require(is_logged_in, load=OBSERVATION, visible=can_follow, allowed=can_edit_draft)
+def delete_draft(observation: Observation):
+    if not observation.is_draft:
+        return redirect(url_for("observations.receipt", observation_id=observation.id))
+    if page := ask_first(
+        title=_("Delete the draft “%(title)s”?", title=observation.title or _("(untitled draft)")),
+        consequence=_(
+            "The draft, its text and its attachments are deleted; they were never sent, so "
+            "nobody else has them."
+        ),
+        confirm_label=_("Delete the draft"),
+        cancel_url=url_for("observations.edit", observation_id=observation.id),
+    ):
+        return page
+    observation_id = observation.id
+    with commit_or_refuse() as attempt:
+        operations.delete_draft(db.session, observation, user=current_user)
+    if not attempt.done:
+        return redirect(url_for("observations.receipt", observation_id=observation_id))
+    flash(_("The draft has been deleted."), "success")
+    return redirect(url_for("observations.mine"))
+
+
 @bp.post("/observations/<int:observation_id>/attachments/<int:attachment_id>/remove")
 @require(is_logged_in, load=OBSERVATION, visible=can_follow)
 def remove_attachment(observation: Observation, attachment_id: int):
@@ -370,8 +448,20 @@ def receipt(observation: Observation):
 @require(is_logged_in, load=OBSERVATION, visible=can_follow, allowed=can_withdraw)
 def withdraw(observation: Observation):
     form = WithdrawForm()
-    if not form.validate_on_submit():
-        abort(400)
+    valid = form.validate_on_submit()  # the reason, asked on the confirmation page
+    if page := ask_first(
+        title=_("Withdraw %(protocol)s?", protocol=observation.protocol_code),
+        consequence=_(
+            "The observation stays on record as withdrawn, with its protocol number, and is "
+            "not examined. It cannot be registered again: to change it, send a correction "
+            "instead."
+        ),
+        confirm_label=_("Withdraw the observation"),
+        cancel_url=url_for("observations.receipt", observation_id=observation.id),
+        fields=[form.reason],
+        invalid=not valid,
+    ):
+        return page
     with commit_or_refuse() as attempt:
         operations.withdraw(db.session, observation, user=current_user, reason=form.reason.data)
     if attempt.done:
@@ -407,6 +497,30 @@ def mine():
 # Staff intake ------------------------------------------------------------------------------
 
 
+def _paragraph_choices(tree) -> list[SelectChoice]:
+    """The round's paragraphs as options, section by section, with their first words."""
+    choices = [SelectChoice("", _("None: the whole section (or plan)"))]
+    for node in tree.walk():
+        section = f"{node.section.number} {node.section.title}".strip()
+        choices += [
+            SelectChoice(
+                paragraph.key,
+                _(
+                    "%(section)s, paragraph %(n)d: %(start)s",
+                    section=section,
+                    n=index,
+                    start=_start_of(paragraph.text),
+                ),
+            )
+            for index, paragraph in enumerate(node.paragraphs, start=1)
+        ]
+    return choices
+
+
+def _start_of(text: str, length: int = 70) -> str:
+    return text if len(text) <= length else text[:length].rsplit(" ", 1)[0] + "…"
+
+
 @bp.route("/rounds/<int:round_id>/intake", methods=["GET", "POST"])
 @require(can_record_intake, load=ROUND)
 def intake(round_: Round):
@@ -419,6 +533,7 @@ def intake(round_: Round):
         SelectChoice(node.section.key, f"{node.section.number} {node.section.title}".strip())
         for node in tree.walk()
     ]
+    form.paragraph.choices = _paragraph_choices(tree)
     if form.validate_on_submit():
         organisation = db.session.get(Organisation, form.organisation_id.data)
         upload = form.original.data
@@ -428,7 +543,7 @@ def intake(round_: Round):
                 db.session,
                 round_,
                 section_key=form.section.data or None,
-                paragraph_key=(form.paragraph.data or "").strip() or None,
+                paragraph_key=form.paragraph.data or None,
             )
             observation = operations.record_intake(
                 db.session,
@@ -446,11 +561,11 @@ def intake(round_: Round):
                 consent_public_name=form.consent_public_name.data,
                 originals=originals,
             )
-        if attempt.done:
-            flash(_("Recorded as %(protocol)s.", protocol=observation.protocol_code), "success")
+        if attempt.done:  # the receipt says it is registered, and under which number
             return redirect(url_for("observations.receipt", observation_id=observation.id))
         return render_template("observations/intake.html", form=form, round=round_), 422
-    return render_template("observations/intake.html", form=form, round=round_)
+    status = 422 if request.method == "POST" else 200  # a POST that did not validate
+    return render_template("observations/intake.html", form=form, round=round_), status
 
 
 # Following an observation from its receipt ---------------------------------------------------

@@ -45,6 +45,8 @@ class Change:
     html: str
     text_changed: bool
     moved: bool = False
+    #: The words are the same but their formatting changed (bold, italics, a list, a link…).
+    format_changed: bool = False
     #: Every lineage row behind this change, for the decisions that will link to it.
     lineage_ids: list[int] = field(default_factory=list)
 
@@ -164,7 +166,11 @@ def compare(session: Session, old: PlanVersion, new: PlanVersion) -> VersionDiff
         if change is not None:
             changes.append(change)
     _mark_moves(changes, old_order, new_order, section_map)
-    changes = [c for c in changes if c.text_changed or c.moved or c.kind != ChangeKind.CHANGED]
+    changes = [
+        c
+        for c in changes
+        if c.text_changed or c.format_changed or c.moved or c.kind != ChangeKind.CHANGED
+    ]
     return _assemble(old, new, old_tree, new_tree, changes, section_map, old_order, new_order)
 
 
@@ -211,8 +217,10 @@ def _change(group, old_order, new_order, budget: DiffBudget) -> Change | None:
         kind = ChangeKind.CHANGED
     before = PARAGRAPH_BREAK.join(p.text for p in old)
     after = PARAGRAPH_BREAK.join(p.text for p in new)
+    format_changed = False
     if before == after:  # most paragraphs: no need to run the matcher
         html, text_changed = escape(after, quote=False), False
+        format_changed = [p.html for p in old] != [p.html for p in new]
     else:
         html, text_changed = word_diff(before, after, budget)
     return Change(
@@ -222,6 +230,7 @@ def _change(group, old_order, new_order, budget: DiffBudget) -> Change | None:
         new,
         html,
         text_changed or kind != ChangeKind.CHANGED,
+        format_changed=format_changed and kind == ChangeKind.CHANGED,
         lineage_ids=sorted(r.id for r in rows),
     )
 
@@ -333,6 +342,7 @@ def _summary(sections: list[SectionDiff], changes: list[Change]) -> dict[str, in
         "paragraphs_changed": sum(
             1 for c in changes if c.kind == ChangeKind.CHANGED and c.text_changed
         ),
+        "paragraphs_reformatted": sum(1 for c in changes if c.format_changed),
         "paragraphs_moved": sum(1 for c in changes if c.moved),
         "paragraphs_split": sum(1 for c in changes if c.kind == ChangeKind.SPLIT),
         "paragraphs_merged": sum(1 for c in changes if c.kind == ChangeKind.MERGED),

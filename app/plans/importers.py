@@ -432,6 +432,58 @@ def _docx_heading_level(paragraph, names: dict[str, str]) -> int | None:
     return None
 
 
+#: Paragraph styles that name the document rather than a part of it.
+_DOCX_TITLE_STYLES = {"title", "subtitle"}
+
+
+def _docx_list_formats(document) -> dict[str, dict[str, str]]:
+    """For each numbering id, the format of each level ("bullet", "decimal", "lowerLetter"…)."""
+    try:
+        numbering = document.part.numbering_part.element
+    except (KeyError, NotImplementedError, AttributeError):
+        return {}
+    abstract = {}
+    for definition in numbering.findall(f"{_W}abstractNum"):
+        abstract[definition.get(f"{_W}abstractNumId")] = {
+            level.get(f"{_W}ilvl"): _w_val(level, "numFmt") or "decimal"
+            for level in definition.findall(f"{_W}lvl")
+        }
+    return {
+        num.get(f"{_W}numId"): abstract.get(_w_val(num, "abstractNumId"), {})
+        for num in numbering.findall(f"{_W}num")
+    }
+
+
+class _DocxLists:
+    """Which list a paragraph belongs to, and its number in it: each list item is a paragraph
+    of its own, so a numbered item keeps its number as ``<ol start="n">``."""
+
+    def __init__(self, formats: dict[str, dict[str, str]]) -> None:
+        self.formats = formats
+        self.counters: dict[tuple[str, str], int] = {}
+
+    def item_html(self, paragraph, style_name: str, inner: str) -> str | None:
+        num_id = _w_val(paragraph, "pPr/numPr/numId")
+        level = _w_val(paragraph, "pPr/numPr/ilvl") or "0"
+        style = style_name.lower()
+        if num_id is None and not style.startswith("list"):
+            return None
+        if num_id == "0":  # numbering switched off on this paragraph
+            return None
+        if num_id is not None:
+            numbered = self.formats.get(num_id, {}).get(level, "bullet") not in {"bullet", "none"}
+        else:
+            numbered = "number" in style
+        if not numbered:
+            return f"<ul><li>{inner}</li></ul>"
+        key = (num_id or style, level)
+        self.counters[key] = self.counters.get(key, 0) + 1
+        for other in list(self.counters):  # a higher level item restarts the deeper ones
+            if other[0] == key[0] and other[1] > level:
+                del self.counters[other]
+        return f'<ol start="{self.counters[key]}"><li>{inner}</li></ol>'
+
+
 def parse_docx(data: bytes) -> list[dict]:
     import docx
 
@@ -443,19 +495,20 @@ def parse_docx(data: bytes) -> list[dict]:
     names = {style.style_id: style.name or "" for style in document.styles}
     rels = document.part.rels
     builder = Builder()
+    lists = _DocxLists(_docx_list_formats(document))
     for block in _docx_children(document.element.body, "p", "tbl"):
         if block.tag == f"{_W}tbl":
             builder.paragraph(_docx_table_html(block, rels))
             continue
+        style_name = names.get(_w_val(block, "pPr/pStyle") or "", "")
+        if style_name.strip().lower() in _DOCX_TITLE_STYLES:
+            continue  # the document's title: the plan has its own, it is not a section's text
         inner = _docx_inline_html(block, rels)
         level = _docx_heading_level(block, names)
-        style_name = names.get(_w_val(block, "pPr/pStyle") or "", "")
         if level is not None:
             builder.heading(level, plain_text(clean_html(inner)))
-        elif _w(block, "pPr/numPr") is not None or style_name.lower().startswith("list"):
-            builder.paragraph(f"<ul><li>{inner}</li></ul>")
         else:
-            builder.paragraph(inner)
+            builder.paragraph(lists.item_html(block, style_name, inner) or inner)
     return builder.result()
 
 

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
+from app.core.confirm import ask_first
 from app.core.db import utcnow
 from app.core.i18n import lazy_gettext as _l
 from app.core.pagination import paginate
@@ -35,6 +36,20 @@ ACTION_LABELS = {
     "close": _l("Close now"),
     "start_review": _l("Start the review"),
     "conclude": _l("Conclude"),
+}
+
+#: The state changes that cannot be undone, and what each one means for the participants.
+IRREVERSIBLE = {
+    "open": _l(
+        "The round opens now: the invited organisations are told by e-mail and can send "
+        "observations; it cannot go back to preparation."
+    ),
+    "close": _l(
+        "The round closes now, before its planned end: no more observations are accepted "
+        "(late ones only if the round accepts them), and it cannot be opened again."
+    ),
+    "start_review": _l("The review starts: the round cannot go back to accepting observations."),
+    "conclude": _l("The round is concluded: its outcome is final."),
 }
 
 PAGE_SIZE = 20
@@ -147,6 +162,16 @@ def change_state(round_: Round):
     if action not in ACTIONS[round_.state]:
         flash(_("This action is not possible now."), "danger")
         return redirect(url_for("rounds.show_round", round_id=round_.id))
+    question = IRREVERSIBLE.get(action)
+    if question and (
+        page := ask_first(
+            title=_("%(action)s: %(title)s?", action=ACTION_LABELS[action], title=round_.title),
+            consequence=question,
+            confirm_label=ACTION_LABELS[action],
+            cancel_url=url_for("rounds.show_round", round_id=round_.id),
+        )
+    ):
+        return page
     with commit_or_refuse() as attempt:
         operations.change_state(db.session, round_, action, actor=current_user)
     if attempt.done:
@@ -172,6 +197,27 @@ def show_round(round_: Round):
     )
 
 
+def neighbours(tree, node):
+    """The sections a reader goes to from ``node``: the previous one (its previous sibling, or
+    its parent) and the next one (its next sibling, or the next one of an ancestor)."""
+    parents = {child.section.id: parent for parent in tree.walk() for child in parent.children}
+
+    def siblings(of):
+        parent = parents.get(of.section.id)
+        return parent.children if parent else tree.roots
+
+    row = siblings(node)
+    at = row.index(node)
+    previous = row[at - 1] if at > 0 else parents.get(node.section.id)
+    following, current = None, node
+    while following is None and current is not None:
+        row = siblings(current)
+        at = row.index(current)
+        following = row[at + 1] if at + 1 < len(row) else None
+        current = parents.get(current.section.id)
+    return previous, following
+
+
 @bp.get("/<int:round_id>/s/<key>")
 @require(is_logged_in, load=ROUND, visible=can_see_round)
 def show_section(round_: Round, key: str):
@@ -180,11 +226,14 @@ def show_section(round_: Round, key: str):
     node = tree.node_by_key(key)
     if node is None:
         abort(404)
+    previous, following = neighbours(tree, node)
     return render_template(
         "rounds/section.html",
         round=round_,
         tree=tree,
         node=node,
+        previous=previous,
+        following=following,
         counts=submitted_counts(round_, Observation.section_id),
         paragraph_counts=submitted_counts(round_, Observation.paragraph_id),
         now=utcnow(),

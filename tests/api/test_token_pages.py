@@ -68,10 +68,8 @@ def test_admin_revokes_a_token(app, logged_in, db, make_token):
     token, secret = make_token()
     client, _ = logged_in(Role.ADMIN)
     csrf = csrf_token(client, "/admin/api-tokens/")
-    assert (
-        client.post(f"/admin/api-tokens/{token.id}/revoke", data={"csrf_token": csrf}).status_code
-        == 302
-    )
+    confirmed = {"csrf_token": csrf, "confirmed": "1"}
+    assert client.post(f"/admin/api-tokens/{token.id}/revoke", data=confirmed).status_code == 302
     assert app.test_client().get("/api/v1/me", headers=bearer(secret)).status_code == 401
     assert (
         client.post("/admin/api-tokens/99999/revoke", data={"csrf_token": csrf}).status_code == 404

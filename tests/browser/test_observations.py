@@ -90,3 +90,47 @@ def test_staff_pages_are_accessible(page, db, open_round, make_user):
     ]:
         page.goto(path)
         assert_accessible(page)
+
+
+def test_choose_a_passage_with_the_keyboard_only(page, db, open_round):
+    log_in(page, "rho@example.org", PASSWORD)
+    tree = load_tree(db.session, open_round.version)
+    node = tree.roots[0]
+    paragraph = node.paragraphs[0]
+    quote = " ".join(paragraph.text.split()[1:3])
+    page.goto(f"/rounds/{open_round.id}/s/{node.section.key}")
+    help_text = page.locator("#selection-help").inner_text()
+    assert "Commenta questo paragrafo" in help_text
+    link = page.get_by_role("link", name="Commenta questo paragrafo").first
+    link.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/observations/new?**")
+    page.get_by_label("Parole citate (facoltativo)").focus()
+    page.keyboard.type(quote)
+    page.keyboard.press("Tab")
+    page.keyboard.type("Un passaggio preciso")
+    page.get_by_label("La tua osservazione").focus()
+    page.keyboard.type("Va chiarito.")
+    assert_accessible(page)
+    page.get_by_role("button", name="Invia").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/observations/*/")
+    assert page.locator("mark").inner_text() == quote
+    observation = db.session.query(Observation).one()
+    assert observation.target is Target.PASSAGE and observation.quote_text == quote
+
+
+def test_without_javascript_the_help_promises_no_selection_button(
+    browser, live_server, open_round, db
+):
+    context = browser.new_context(
+        base_url=live_server.url, locale="it-IT", java_script_enabled=False
+    )
+    page = context.new_page()
+    log_in(page, "rho@example.org", PASSWORD)
+    node = load_tree(db.session, open_round.version).roots[0]
+    page.goto(f"/rounds/{open_round.id}/s/{node.section.key}")
+    help_text = page.locator("#selection-help").inner_text()
+    assert "Commenta questo paragrafo" in help_text
+    assert "selezionare" not in help_text  # the mouse's way needs the script
+    context.close()

@@ -64,7 +64,10 @@ def test_a_form_with_errors_and_an_import_preview_are_accessible(page, demo_data
     page.goto("/registry/organisations/new")
     page.get_by_label("Nome", exact=True).fill("Comune di Rho")
     page.get_by_role("button", name="Salva").click()
-    assert page.get_by_text("Un altro ente ha già questo nome.").is_visible()
+    field_error = page.locator(".invalid-feedback", has_text="Un altro ente ha già questo nome.")
+    assert field_error.is_visible()
+    summary = page.locator("#form-errors")
+    assert summary.get_by_role("link", name="Un altro ente ha già questo nome.").is_visible()
     assert_accessible(page)
 
     sheet = tmp_path / "zone.csv"

@@ -134,3 +134,33 @@ def test_an_on_time_pec_can_be_recorded_after_the_close(
     response = _intake(client, round_, make_comune(), received_at=on_time)
     assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
     assert not db.session.scalars(select(Observation)).one().late
+
+
+def test_staff_pick_the_paragraph_from_the_text_and_see_one_confirmation(
+    db, logged_in, make_round, make_comune
+):
+    round_ = make_round()
+    comune = make_comune("Comune di Legnano")
+    client, _ = logged_in(Role.MODERATOR)
+    page = client.get(f"/rounds/{round_.id}/intake").get_data(as_text=True)
+    assert "4f2a9c" not in page and "Chiave del paragrafo" not in page
+    from app.plans.tree import load_tree
+
+    node, paragraph = list(load_tree(db.session, round_.version).paragraphs())[1]
+    option = f'<option value="{paragraph.key}">{node.section.number} {node.section.title}, '
+    assert option + "paragrafo 2: Ridurre la burocrazia.</option>" in page
+    response = _intake(client, round_, comune, paragraph=paragraph.key)
+    assert response.status_code == 302
+    observation = db.session.scalars(select(Observation)).one()
+    assert observation.paragraph_id == paragraph.id
+    receipt = client.get(response.headers["Location"]).get_data(as_text=True)
+    notices = [n for n in receipt.split('class="alert ')[1:] if observation.protocol_code in n]
+    assert len(notices) == 1  # the receipt's own notice, no second message on top
+
+
+def test_a_paragraph_not_in_the_text_is_refused(db, logged_in, make_round, make_comune):
+    round_ = make_round()
+    client, _ = logged_in(Role.MODERATOR)
+    response = _intake(client, round_, make_comune("Comune di Legnano"), paragraph="ffffff")
+    assert response.status_code == 422
+    assert db.session.scalars(select(Observation)).all() == []

@@ -260,7 +260,9 @@ def test_withdrawal_is_recorded_not_deleted(db, scene):
     [observation] = _observations(db)
     receipt = f"/observations/{observation.id}/"
     token = csrf_token(scene.client, receipt)
-    scene.client.post(f"{receipt}withdraw", data={"csrf_token": token, "reason": "Errore"})
+    scene.client.post(
+        f"{receipt}withdraw", data={"csrf_token": token, "reason": "Errore", "confirmed": "1"}
+    )
     [withdrawn] = _observations(db)
     assert withdrawn.state is ObservationState.WITHDRAWN
     assert withdrawn.withdrawal_reason == "Errore" and withdrawn.protocol_number == 1
@@ -274,7 +276,7 @@ def test_no_withdrawal_after_the_close(db, scene):
     receipt = f"/observations/{observation.id}/"
     token = csrf_token(scene.client, receipt)
     with time_machine.travel(scene.round.closes_at + timedelta(minutes=1), tick=False):
-        scene.client.post(f"{receipt}withdraw", data={"csrf_token": token})
+        scene.client.post(f"{receipt}withdraw", data={"csrf_token": token, "confirmed": "1"})
     assert _observations(db)[0].state is ObservationState.SUBMITTED
 
 

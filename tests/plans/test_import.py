@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.accounts.models import Role
 from app.plans import importers
-from app.plans.models import LineageKind, ParagraphLineage, PlanImport, PlanVersion
+from app.plans.models import LineageKind, ParagraphLineage, PlanImport, PlanVersion, VersionStatus
 from app.plans.tree import load_tree
 from tests.fixtures.factories import csrf_token
 
@@ -287,3 +287,31 @@ def test_a_wrong_correction_saves_nothing(db, editor_client, make_plan):
     assert response.status_code == 422
     assert "nokey" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(PlanVersion.id))) == 1
+
+
+def test_continues_defaults_to_the_latest_fixed_version_and_refusals_sit_under_it(
+    db, logged_in, make_version, make_successor
+):
+    client, _ = logged_in(Role.EDITOR)
+    frozen = make_version(status=VersionStatus.FROZEN, label="Bozza 2019")
+    make_successor(frozen, label="Revisione")  # version 2, a draft
+    path = f"/plans/{frozen.plan.slug}/import"
+    page = client.get(path).get_data(as_text=True)
+    assert re.search(r'<option selected value="1">|<option value="1" selected>', page), page[
+        page.index('name="predecessor"') :
+    ][:400]
+
+    response = client.post(
+        path,
+        data={
+            "csrf_token": csrf_token(client, path),
+            "label": "Testo nuovo",
+            "predecessor": "2",
+            "file": (io.BytesIO(make_docx()), "testo.docx"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'id="predecessor-error"' in page and "Congela questa versione" in page
+    assert 'id="file-error"' not in page

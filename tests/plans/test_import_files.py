@@ -290,3 +290,40 @@ def test_odd_files_reach_the_preview(db, upload, data):
     response = upload(data)
     assert response.status_code == 302
     assert db.session.scalar(select(func.count(PlanImport.id))) == 1
+
+
+def _docx_lists_document():
+    import docx
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    document = docx.Document()
+    document.add_paragraph("Piano della mobilità", style="Title")
+    document.add_heading("1 Obiettivi", 1)
+    for text in ("Primo", "Secondo"):
+        document.add_paragraph(text, style="List Number")
+    document.add_paragraph("Un punto", style="List Bullet")
+    # Numbering set on the paragraph itself (as Word does), with the list number's definition.
+    style_num = document.styles["List Number"].element.find(qn("w:pPr")).find(qn("w:numPr"))
+    num_id = style_num.find(qn("w:numId")).get(qn("w:val"))
+    paragraph = document.add_paragraph("Terzo")
+    num_pr = OxmlElement("w:numPr")
+    for name, value in (("w:ilvl", "0"), ("w:numId", num_id)):
+        element = OxmlElement(name)
+        element.set(qn("w:val"), value)
+        num_pr.append(element)
+    paragraph._p.get_or_add_pPr().append(num_pr)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def test_docx_numbered_lists_stay_numbered_and_the_title_is_no_section(app):
+    _, sections = importers.parse(_docx_lists_document())
+    assert [s["title"] for s in sections] == ["Obiettivi"]  # no "Introduction" for the title
+    html = [p["html"] for p in sections[0]["paragraphs"]]
+    assert html[0] == '<ol start="1"><li>Primo</li></ol>'
+    assert html[1] == '<ol start="2"><li>Secondo</li></ol>'
+    assert html[2] == "<ul><li>Un punto</li></ul>"
+    assert html[3].startswith("<ol ") and "<li>Terzo</li>" in html[3]
+    assert "Piano della mobilità" not in " ".join(html)

@@ -157,7 +157,8 @@ def test_section_and_paragraph_actions(db, logged_in, make_version):
     assert response.status_code == 302
     assert (
         client.post(
-            f"{base}/s/{node.section.key}/action", data={"csrf_token": token, "action": "delete"}
+            f"{base}/s/{node.section.key}/action",
+            data={"csrf_token": token, "action": "delete", "confirmed": "1"},
         ).status_code
         == 302
     )  # refused: the section has paragraphs (a message, nothing changed)
@@ -201,9 +202,10 @@ def test_freeze_adopt_and_successor_through_the_pages(db, logged_in, make_versio
     version = make_version()
     slug = version.plan.slug
     token = csrf_token(client, f"/plans/{slug}/")
-    client.post(f"/plans/{slug}/v1/state", data={"csrf_token": token, "transition": "freeze"})
+    freeze = {"csrf_token": token, "transition": "freeze", "confirmed": "1"}
+    client.post(f"/plans/{slug}/v1/state", data=freeze)
     client.post(f"/plans/{slug}/v1/successor", data={"csrf_token": token, "label": "Rev"})
-    client.post(f"/plans/{slug}/v1/state", data={"csrf_token": token, "transition": "adopt"})
+    client.post(f"/plans/{slug}/v1/state", data={**freeze, "transition": "adopt"})
     db.session.expire_all()
     versions = version.plan.versions
     assert [v.status for v in versions] == [VersionStatus.ADOPTED, VersionStatus.DRAFT]

@@ -89,7 +89,7 @@ def test_post_matrix(app, world, role):
     ids, users = world
     client = _client(app, users, role)
     for path, expected in POST_EXPECTED.items():
-        data = {"action": "close", "reason": ""}
+        data = {"action": "close", "reason": "", "confirmed": "1"}
         if role != "anonymous":
             data["csrf_token"] = csrf_token(client, "/observations/mine")
         status = client.post(path.format(**ids), data=data).status_code

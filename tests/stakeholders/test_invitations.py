@@ -150,7 +150,10 @@ def test_revoke(app, db, smtp, staff_client, make_comune):
     path = _delivered_link(db, smtp, "nope@example.org")
     invitation = db.session.scalars(select(Invitation)).one()
     token = csrf_token(client, "/registry/invitations")
-    client.post(f"/registry/invitations/{invitation.id}/revoke", data={"csrf_token": token})
+    client.post(
+        f"/registry/invitations/{invitation.id}/revoke",
+        data={"csrf_token": token, "confirmed": "1"},
+    )
     page = app.test_client().get(path)
     assert page.status_code == 410 and "ritirato" in page.get_data(as_text=True)
     assert _user(db, "nope@example.org") is None

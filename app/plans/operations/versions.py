@@ -124,14 +124,16 @@ def check_can_continue(session: Session, version: PlanVersion) -> None:
             _l(
                 "Only the latest version of a plan can be continued: start from %(label)s.",
                 label=latest.label,
-            )
+            ),
+            "predecessor",
         )
     if version.is_draft:
         raise PlanError(
             _l(
                 "Freeze this version before starting the next one, so that the lineage between "
                 "the two cannot change."
-            )
+            ),
+            "predecessor",
         )
 
 

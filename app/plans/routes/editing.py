@@ -6,6 +6,7 @@ from flask import abort, flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.core.confirm import ask_first
 from app.core.permissions import require
 from app.core.refusals import commit_or_refuse, show_refusal
 from app.extensions import db
@@ -141,6 +142,15 @@ def section_action(slug: str, number: int, key: str):
     version = _editable_version(slug, number)
     section = _section(version, key)
     action = request.form.get("action", "")
+    if action == "delete" and (
+        page := ask_first(
+            title=_("Delete the section %(title)s?", title=f"{section.number} {section.title}"),
+            consequence=_("The section is removed from this draft version."),
+            confirm_label=_("Delete the section"),
+            cancel_url=_to_section_editor(version, section).location,
+        )
+    ):
+        return page
     with commit_or_refuse() as attempt:
         if action in ("up", "down"):
             operations.move_section(
@@ -260,6 +270,19 @@ def paragraph_action(slug: str, number: int, key: str):
     section = paragraph.section
     action = request.form.get("action", "")
     anchor = f"p-{paragraph.key}"
+    if action == "delete" and (
+        page := ask_first(
+            title=_("Delete this paragraph?"),
+            details=paragraph.text[:300],
+            consequence=_(
+                "The paragraph and its text are removed from this draft version; to have it "
+                "back you would write it again."
+            ),
+            confirm_label=_("Delete the paragraph"),
+            cancel_url=_to_section_editor(version, section, anchor).location,
+        )
+    ):
+        return page
     with commit_or_refuse() as attempt:
         if action in ("up", "down"):
             operations.move_paragraph(

@@ -26,8 +26,9 @@ def import_text(slug: str):
         (v.number, f"{v.number}. {v.label} ({STATUS_LABELS[v.status.value]})")
         for v in reversed(plan.versions)
     ]
-    if request.method == "GET" and plan.versions:
-        form.predecessor.data = plan.versions[-1].number
+    if request.method == "GET":  # a new text usually continues the latest fixed version
+        fixed = [v for v in plan.versions if not v.is_draft]
+        form.predecessor.data = fixed[-1].number if fixed else 0
     status = 200
     if form.validate_on_submit():
         predecessor = next((v for v in plan.versions if v.number == form.predecessor.data), None)

@@ -6,6 +6,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.core.confirm import ask_first
 from app.core.permissions import require
 from app.core.refusals import commit_or_refuse
 from app.extensions import db
@@ -76,14 +77,43 @@ def start_successor(slug: str, number: int):
     return _to_version(successor)
 
 
+#: What freezing and adopting ask before they happen (see app.core.confirm).
+_TRANSITION_QUESTIONS = {
+    "freeze": lambda version: {
+        "title": _("Freeze version %(n)d, “%(label)s”?", n=version.number, label=version.label),
+        "consequence": _(
+            "Once frozen, the text of this version can never be changed again: consultations, "
+            "observations and decisions point to it as it is now. Further changes go into a "
+            "new version."
+        ),
+        "confirm_label": _("Freeze the version"),
+    },
+    "adopt": lambda version: {
+        "title": _(
+            "Mark version %(n)d, “%(label)s”, as adopted?", n=version.number, label=version.label
+        ),
+        "consequence": _(
+            "The version becomes the plan as adopted; it cannot go back to being a frozen "
+            "draft, and no consultation can be opened on it."
+        ),
+        "confirm_label": _("Mark as adopted"),
+    },
+}
+
+
 @bp.post("/<slug>/v<int:number>/state")
 @require(can_manage_plans)
 def change_state(slug: str, number: int):
     version = _version(slug, number)
     transitions = {"freeze": operations.freeze_version, "adopt": operations.adopt_version}
-    transition = transitions.get(request.form.get("transition", ""))
+    name = request.form.get("transition", "")
+    transition = transitions.get(name)
     if transition is None:
         abort(400)
+    if page := ask_first(
+        cancel_url=url_for("plans.show_plan", slug=slug), **_TRANSITION_QUESTIONS[name](version)
+    ):
+        return page
     with commit_or_refuse() as attempt:
         transition(db.session, version, actor=current_user)
     if attempt.done:

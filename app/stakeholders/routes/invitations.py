@@ -9,6 +9,7 @@ from flask_login import current_user, logout_user
 from wtforms.fields.choices import SelectChoice
 
 from app.accounts.queries import by_email
+from app.core.confirm import ask_first
 from app.core.db import utcnow
 from app.core.pagination import paginate
 from app.core.permissions import require
@@ -111,6 +112,16 @@ def resend_invitation(invitation_id: int):
 @require(can_manage_registry)
 def revoke_invitation(invitation_id: int):
     invitation = db.get_or_404(Invitation, invitation_id)
+    if page := ask_first(
+        title=_("Revoke the invitation to %(email)s?", email=invitation.email),
+        consequence=_(
+            "The link in the invitation stops working for good; to invite this address again, "
+            "send a new invitation."
+        ),
+        confirm_label=_("Revoke the invitation"),
+        cancel_url=_back_to(invitation).location,
+    ):
+        return page
     with commit_or_refuse() as attempt:
         operations.revoke_invitation(db.session, invitation, actor=current_user)
     if attempt.done:
