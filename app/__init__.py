@@ -73,6 +73,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from app import home  # noqa: F401 - the home page joins core's blueprint
     from app.accounts.routes import admin_bp
     from app.accounts.routes import bp as accounts_bp
     from app.api import consultations, routes  # noqa: F401 - they add the API's endpoints

@@ -15,14 +15,6 @@ from app.extensions import db
 bp = Blueprint("core", __name__)
 
 
-@bp.get("/")
-@public
-def home():
-    from app.core.home import home_context
-
-    return render_template("core/home.html", **home_context(current_user))
-
-
 @bp.get("/healthz")
 @public
 def healthz():

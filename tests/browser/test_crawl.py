@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from app.core.demo import DEMO_LOGINS
+from app.demo import DEMO_LOGINS
 from tests.fixtures.axe import assert_accessible
 
 pytestmark = pytest.mark.browser

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.core.demo import DEMO_LOGINS
+from app.demo import DEMO_LOGINS
 from app.plans.demo import SLUG
 from app.plans.models import Plan, VersionStatus
 from tests.fixtures.axe import assert_accessible

@@ -1,15 +1,26 @@
-"""The home page after login: what this user can do now, each part in a bounded number of
+"""The home page (above the domains, like app/demo.py: it gathers from several of them)
+after login: what this user can do now, each part in a bounded number of
 queries whatever the data size — the consultations open to them with their deadlines, their
 drafts, and for staff what waits for them."""
 
 from __future__ import annotations
 
+from flask import render_template
+from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.core.db import utcnow
 from app.core.permissions import is_admin
+from app.core.routes import bp
+from app.core.security import public
 from app.extensions import db
+from app.notifications.models import OutboxMessage, OutboxStatus
+from app.observations.models import Observation, ObservationState
+from app.plans.models import Plan, PlanImport, PlanVersion, VersionStatus
+from app.plans.permissions import can_manage_plans
+from app.rounds.models import Round, RoundState
+from app.rounds.permissions import can_manage_rounds, can_submit
 
 #: How many items each part lists (the full lists are one link away).
 LIMIT = 10
@@ -17,8 +28,6 @@ LIMIT = 10
 
 def open_consultations(user) -> list:
     """Open rounds this user may write in, soonest deadline first."""
-    from app.rounds.eligibility import user_may_submit
-    from app.rounds.models import Round, RoundState
 
     now = utcnow()
     rounds = db.session.scalars(
@@ -28,12 +37,11 @@ def open_consultations(user) -> list:
         .order_by(Round.closes_at, Round.id)
         .limit(50)  # open rounds are few; a bound all the same
     ).all()
-    return [round_ for round_ in rounds if user_may_submit(user, round_)][:LIMIT]
+    return [round_ for round_ in rounds if can_submit(user, round_)][:LIMIT]
 
 
 def drafts(user) -> tuple[list, int]:
     """The user's drafts, last changed first, and how many there are in all."""
-    from app.observations.models import Observation, ObservationState
 
     mine = (Observation.author_id == user.id) & (Observation.state == ObservationState.DRAFT)
     rows = db.session.scalars(
@@ -49,10 +57,6 @@ def drafts(user) -> tuple[list, int]:
 def staff_work(user) -> dict:
     """For moderators: rounds to prepare, to open, and closed ones to review; for plan editors:
     draft versions and imports waiting for confirmation; for administrators: failed e-mails."""
-    from app.plans.models import Plan, PlanImport, PlanVersion, VersionStatus
-    from app.plans.permissions import can_manage_plans
-    from app.rounds.models import Round, RoundState
-    from app.rounds.permissions import can_manage_rounds
 
     work: dict = {}
     if can_manage_rounds(user):
@@ -77,8 +81,6 @@ def staff_work(user) -> dict:
             .limit(LIMIT)
         ).all()
     if is_admin(user):
-        from app.notifications.models import OutboxMessage, OutboxStatus
-
         work["failed_mail"] = db.session.scalar(
             select(func.count(OutboxMessage.id)).where(OutboxMessage.status == OutboxStatus.FAILED)
         )
@@ -96,3 +98,9 @@ def home_context(user) -> dict:
         "work": staff_work(user),
         "now": utcnow(),
     }
+
+
+@bp.get("/")
+@public
+def home():
+    return render_template("core/home.html", **home_context(current_user))
