@@ -94,6 +94,7 @@ def _register_blueprints(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from app.accounts.cli import users_cli
     from app.cli import worker_cli
+    from app.core.audit_cli import audit_cli
     from app.core.cli import demo_cli
     from app.core.i18n_cli import i18n_cli
     from app.notifications.cli import outbox_cli
@@ -107,3 +108,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(rounds_cli)
     app.cli.add_command(worker_cli)
     app.cli.add_command(orgs_cli)
+    app.cli.add_command(audit_cli)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import LoginFailure, PasswordToken, Role, User
 from app.accounts.passwords import hash_password, needs_rehash, verify_password
+from app.core.audit import changes as audit_changes
 from app.core.audit import record
 from app.core.db import utcnow
 from app.core.refusals import Refusal
@@ -294,7 +295,13 @@ def update_user(
         ]
         user.organisation = organisation
     if changes:
-        record(session, "user.updated", actor=actor, obj=user, changes=changes)
+        record(
+            session,
+            "user.updated",
+            actor=actor,
+            obj=user,
+            **audit_changes(changes, values_of={"organisation_id"}),
+        )
     if roles != user.roles:
         before = sorted(user.roles)
         user.set_roles(roles)

@@ -19,7 +19,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Role, User
-from app.core.audit import record
+from app.core.audit import lock_chain, record
 from app.core.db import utcnow
 from app.core.urls import absolute_url
 from app.notifications.operations import queue_email
@@ -307,6 +307,9 @@ def _register(
     send_receipt: bool = True,
 ) -> None:
     round_ = observation.round
+    # The audit chain's head before the round's counter, in every registration (the API's has
+    # audited the draft already, the web form's not yet): two never wait on each other.
+    lock_chain(session)
     number = session.execute(
         update(ProtocolCounter)
         .where(ProtocolCounter.round_id == round_.id)
@@ -466,7 +469,7 @@ def withdraw(
         actor=user,
         obj=observation,
         protocol=observation.protocol_code,
-        reason=observation.withdrawal_reason,
+        reason_given=observation.withdrawal_reason is not None,
     )
 
 

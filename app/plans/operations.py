@@ -14,6 +14,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
+from app.core.audit import changes as audit_changes
 from app.core.audit import record
 from app.core.db import utcnow
 from app.plans import importers, matching
@@ -149,7 +150,13 @@ def update_plan(
             changes[name] = [str(getattr(plan, name)), str(value)]
             setattr(plan, name, value)
     if changes:
-        record(session, "plan.updated", actor=actor, obj=plan, changes=changes)
+        record(
+            session,
+            "plan.updated",
+            actor=actor,
+            obj=plan,
+            **audit_changes(changes, values_of={"audience"}),
+        )
     session.flush()
 
 
@@ -440,7 +447,6 @@ def start_import(
         obj=plan,
         import_id=plan_import.id,
         format=file_format,
-        filename=plan_import.filename,
     )
     return plan_import
 
@@ -907,7 +913,10 @@ def update_section(
         actor=actor,
         obj=section,
         key=section.key,
-        changes={k: [str(a), str(b)] for k, (a, b) in changes.items()},
+        **audit_changes(
+            {k: [str(a), str(b)] for k, (a, b) in changes.items()},
+            values_of={"policy_area"},
+        ),
     )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.accounts import operations as accounts
 from app.accounts.models import Role, User
+from app.core.audit import changes as audit_changes
 from app.core.audit import record
 from app.core.db import utcnow
 from app.core.urls import absolute_url
@@ -155,6 +156,11 @@ def _check_organisation(
     )
 
 
+#: The organisation's fields whose values an audit entry keeps (codes and ids; names and
+#: addresses are only named as changed).
+AUDITED_VALUES = ("kind", "istat_code", "zone_id", "active", "group_ids")
+
+
 def _describe(organisation: Organisation) -> dict:
     return {
         "name": organisation.name,
@@ -190,7 +196,11 @@ def create_organisation(
     session.add(organisation)
     session.flush()
     record(
-        session, "organisation.created", actor=actor, obj=organisation, **_describe(organisation)
+        session,
+        "organisation.created",
+        actor=actor,
+        obj=organisation,
+        **{key: _describe(organisation)[key] for key in AUDITED_VALUES},
     )
     return organisation
 
@@ -206,7 +216,13 @@ def update_organisation(
     after = _describe(organisation)
     changes = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
     if changes:
-        record(session, "organisation.updated", actor=actor, obj=organisation, changes=changes)
+        record(
+            session,
+            "organisation.updated",
+            actor=actor,
+            obj=organisation,
+            **audit_changes(changes, values_of=AUDITED_VALUES),
+        )
     return changes
 
 
@@ -230,7 +246,7 @@ def _named(session: Session, model, obj, name: str, description: str | None, act
         obj = model(name=name, description=description)
         session.add(obj)
         session.flush()
-        record(session, f"{model.__tablename__[:-1]}.created", actor=actor, obj=obj, name=name)
+        record(session, f"{model.__tablename__[:-1]}.created", actor=actor, obj=obj)
         return obj
     changes = {}
     if obj.name != name:
@@ -240,7 +256,11 @@ def _named(session: Session, model, obj, name: str, description: str | None, act
     obj.name, obj.description = name, description
     if changes:
         record(
-            session, f"{model.__tablename__[:-1]}.updated", actor=actor, obj=obj, changes=changes
+            session,
+            f"{model.__tablename__[:-1]}.updated",
+            actor=actor,
+            obj=obj,
+            **audit_changes(changes),
         )
     session.flush()
     return obj
@@ -421,7 +441,6 @@ def invite_referent(
         actor=actor,
         obj=invitation,
         organisation_id=organisation.id,
-        email=address,
     )
     return invitation
 

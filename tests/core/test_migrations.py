@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import current_app
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
@@ -19,6 +19,8 @@ from config import TestConfig
 
 #: The migration that gives registered observations their point 1.
 POINTS_REVISION = "779d1c99085b"
+#: The migration that chains the audit trail.
+AUDIT_CHAIN_REVISION = "c4a1f0e9d2b7"
 
 
 @pytest.fixture
@@ -162,4 +164,46 @@ def test_registered_observations_get_point_one_from_the_migration(migration_app)
         (passage, 1, "passage", section, paragraph, "testo del", 3, 12, 0, length, None, "active"),
         (withdrawn, 1, "section", section, None, None, None, None, 0, length, None, "active"),
     ]
+    flask_migrate.upgrade()
+
+
+def test_entries_written_before_the_chain_are_chained_by_the_migration(migration_app):
+    from datetime import UTC, datetime, timedelta
+
+    from app.core import audit
+
+    _upgrade_to_parent_of(AUDIT_CHAIN_REVISION)
+    start = datetime(2026, 11, 20, 10, 0, 0, 123456, tzinfo=UTC)
+    with db.engine.begin() as connection:
+        for number in range(4):
+            connection.execute(
+                text(
+                    "INSERT INTO audit_entries (occurred_at, action, object_type, object_id, "
+                    "ip_address, details) VALUES (:at, :action, 'users', :id, :ip, :details)"
+                ),
+                {
+                    "at": (start + timedelta(minutes=number)).replace(tzinfo=None)
+                    if db.engine.dialect.name == "sqlite"
+                    else start + timedelta(minutes=number),
+                    "action": "auth.login_failed",
+                    "id": str(number),
+                    "ip": "203.0.113.7" if number == 1 else None,
+                    "details": '{"reason": "bad_credentials", "città": "è"}',
+                },
+            )
+    flask_migrate.upgrade(revision=AUDIT_CHAIN_REVISION)
+    with db.session() as session:
+        result = audit.verify(session)
+        assert result.ok and result.checked == 4
+        entries = session.scalars(select(audit.AuditEntry).order_by(audit.AuditEntry.seq)).all()
+        assert [e.object_id for e in entries] == ["0", "1", "2", "3"]
+        assert [e.address.ip_address if e.address else None for e in entries] == [
+            None,
+            "203.0.113.7",
+            None,
+            None,
+        ]
+        audit.record(session, "test.after_the_migration")
+        session.commit()
+        assert audit.verify(session).checked == 5
     flask_migrate.upgrade()
