@@ -72,6 +72,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.accounts.routes import bp as accounts_bp
     from app.api.routes import admin_bp as api_tokens_bp
     from app.api.routes import bp as api_bp
+    from app.core.audit_routes import bp as audit_bp
     from app.core.routes import bp as core_bp
     from app.notifications.routes import bp as outbox_bp
     from app.observations.routes import bp as observations_bp
@@ -89,6 +90,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_tokens_bp)
     app.register_blueprint(stakeholders_bp)
     app.register_blueprint(plans_bp)
+    app.register_blueprint(audit_bp)
 
 
 def _register_cli(app: Flask) -> None:
