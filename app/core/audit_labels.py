@@ -6,7 +6,7 @@ checks it); an unknown code shows as itself.
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 
 AUDIT_LABELS = {
     "auth.login": _l("Logged in"),
