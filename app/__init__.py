@@ -74,6 +74,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app import home  # noqa: F401 - the home page joins core's blueprint
+    from app.accounts.audit_routes import bp as audit_bp
     from app.accounts.routes import admin_bp
     from app.accounts.routes import bp as accounts_bp
     from app.api import consultations, routes  # noqa: F401 - they add the API's endpoints
@@ -96,11 +97,13 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_tokens_bp)
     app.register_blueprint(stakeholders_bp)
     app.register_blueprint(plans_bp)
+    app.register_blueprint(audit_bp)
 
 
 def _register_cli(app: Flask) -> None:
     from app.accounts.cli import users_cli
     from app.cli import demo_cli, worker_cli
+    from app.core.audit_cli import audit_cli
     from app.core.i18n_cli import i18n_cli
     from app.notifications.cli import outbox_cli
     from app.rounds.cli import rounds_cli
@@ -113,3 +116,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(rounds_cli)
     app.cli.add_command(worker_cli)
     app.cli.add_command(orgs_cli)
+    app.cli.add_command(audit_cli)

@@ -9,9 +9,9 @@ from app.accounts.models import (
     UserSession,
 )
 from app.api.models import ApiToken, IdempotencyRecord
-from app.core.audit import AuditEntry
+from app.core.audit import AuditAddress, AuditChainHead, AuditEntry
 from app.notifications.models import OutboxMessage, OutboxStatus
-from app.observations.models import Attachment, Observation
+from app.observations.models import Attachment, Observation, Point
 from app.plans.models import (
     Paragraph,
     ParagraphLineage,
@@ -34,6 +34,8 @@ from app.stakeholders.models import (
 __all__ = [
     "ApiToken",
     "Attachment",
+    "AuditAddress",
+    "AuditChainHead",
     "AuditEntry",
     "Group",
     "IdempotencyRecord",
@@ -51,6 +53,7 @@ __all__ = [
     "Plan",
     "PlanImport",
     "PlanVersion",
+    "Point",
     "ProtocolCounter",
     "Role",
     "Round",

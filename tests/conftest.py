@@ -104,19 +104,40 @@ def app(database_url):
 def wipe(database) -> None:
     """Empty every table (the audit trail too: raw SQL, below the ORM's append-only guard).
 
-    PostgreSQL's TRUNCATE fires no row triggers. On SQLite the parents go first, with foreign
-    keys checked at commit, so that a row trigger looking up its parent (the status of a plan
-    version, which refuses changes to a frozen text) finds nothing and lets the row go.
+    PostgreSQL's TRUNCATE fires no row triggers, and the audit trail's TRUNCATE trigger is off
+    for this transaction (``session_replication_role = replica``, the test user is a superuser).
+    On SQLite the parents go first, with foreign keys checked at commit, so that a row trigger
+    looking up its parent (the status of a plan version, which refuses changes to a frozen text)
+    finds nothing and lets the row go; the audit trail's triggers, which refuse every delete,
+    are dropped for the deletes and created again.
     """
     tables = [table.name for table in database.metadata.sorted_tables]
-    with database.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
+    if database.engine.dialect.name == "postgresql":
+        with database.engine.begin() as connection:
             quoted = ", ".join(f'"{name}"' for name in tables)
+            connection.execute(text("SET LOCAL session_replication_role = replica"))
             connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
-        else:
+        return
+    with database.engine.connect() as connection:
+        triggers = connection.execute(
+            text(
+                "SELECT name, sql FROM sqlite_master "
+                "WHERE type = 'trigger' AND tbl_name = 'audit_entries'"
+            )
+        ).all()
+        connection.commit()
+        try:  # (DDL commits at once in Python's sqlite3, so the triggers go first)
+            for name, _ in triggers:
+                connection.execute(text(f'DROP TRIGGER "{name}"'))
             connection.execute(text("PRAGMA defer_foreign_keys = ON"))
             for name in tables:
                 connection.execute(text(f'DELETE FROM "{name}"'))  # noqa: S608 - our table names
+            connection.commit()
+        finally:
+            connection.rollback()
+            for _, sql in triggers:
+                connection.execute(text(sql))
+            connection.commit()
 
 
 @pytest.fixture(autouse=True)

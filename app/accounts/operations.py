@@ -26,6 +26,7 @@ from app.accounts.models import (
     new_session_token,
 )
 from app.accounts.passwords import hash_password, needs_rehash, verify_password
+from app.core.audit import changes as audit_changes
 from app.core.audit import record
 from app.core.db import utcnow
 from app.core.i18n import lazy_gettext as _l
@@ -388,7 +389,13 @@ def update_user(
         ]
         user.organisation = organisation
     if changes:
-        record(session, "user.updated", actor=actor, obj=user, changes=changes)
+        record(
+            session,
+            "user.updated",
+            actor=actor,
+            obj=user,
+            **audit_changes(changes, values_of={"organisation_id"}),
+        )
     if roles != user.roles:
         before = sorted(user.roles)
         user.set_roles(roles)

@@ -43,7 +43,7 @@ def create_token(session: Session, *, user: User, name: str, actor: User) -> tup
     )
     session.add(token)
     session.flush()
-    record(session, "api_token.created", actor=actor, obj=token, user_id=user.id, name=token.name)
+    record(session, "api_token.created", actor=actor, obj=token, user_id=user.id)
     return token, secret
 
 

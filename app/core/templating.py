@@ -7,45 +7,11 @@ from flask import Flask, current_app, has_request_context, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 
+from app.core.audit_labels import audit_label
 from app.core.i18n import lazy_gettext as _l
 from app.core.permissions import PREDICATES, is_admin
 from app.core.roles import ROLE_LABELS
 from app.core.urls import absolute_url
-
-#: How audit actions read in history lists; an unknown action shows its code.
-AUDIT_LABELS = {
-    "auth.login": _l("Logged in"),
-    "auth.logout": _l("Logged out"),
-    "auth.login_failed": _l("Failed login"),
-    "auth.login_throttled": _l("Login refused: too many failures"),
-    "auth.password_changed": _l("Password changed"),
-    "auth.password_reset_requested": _l("Password reset requested"),
-    "auth.password_reset": _l("Password reset"),
-    "auth.password_reset_throttled": _l("Password reset refused: too many requests"),
-    "auth.welcome_sent": _l("Link to set the password sent"),
-    "user.created": _l("Account created"),
-    "user.updated": _l("Account details changed"),
-    "user.roles_changed": _l("Roles changed"),
-    "user.activated": _l("Account reactivated"),
-    "user.deactivated": _l("Account deactivated"),
-    "outbox.requeued": _l("E-mail re-queued"),
-    "api_token.created": _l("API token created"),
-    "api_token.revoked": _l("API token revoked"),
-    "round.created": _l("Round created"),
-    "round.updated": _l("Round changed"),
-    "round.schedule": _l("Round scheduled"),
-    "round.unschedule": _l("Round back in preparation"),
-    "round.open": _l("Round opened"),
-    "round.close": _l("Round closed"),
-    "round.start_review": _l("Review started"),
-    "round.conclude": _l("Round concluded"),
-    "round.reminded": _l("Reminder sent"),
-    "observation.draft_started": _l("Draft started"),
-    "observation.submitted": _l("Observation submitted"),
-    "observation.recorded": _l("Observation recorded by staff"),
-    "observation.withdrawn": _l("Observation withdrawn"),
-    "observation.draft_deleted": _l("Draft deleted by its author"),
-}
 
 OUTBOX_STATUS_LABELS = {
     "pending": _l("Pending"),
@@ -83,6 +49,7 @@ add_nav_item("observations.mine", _l("My observations"), lambda user: user.is_au
 add_nav_item("observations.track", _l("Follow an observation"))
 add_nav_item("admin_outbox.list_messages", _l("E-mail outbox"), is_admin)
 add_nav_item("admin_api_tokens.tokens", _l("API tokens"), is_admin)
+add_nav_item("admin_audit.entries", _l("Audit trail"), is_admin)
 
 
 def _current_item(items: list[NavItem], endpoint: str) -> NavItem | None:
@@ -116,7 +83,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.filters["role_label"] = lambda role: str(ROLE_LABELS.get(role, role))
-    app.jinja_env.filters["audit_label"] = lambda action: str(AUDIT_LABELS.get(action, action))
+    app.jinja_env.filters["audit_label"] = audit_label
     app.jinja_env.filters["outbox_status_label"] = lambda s: str(OUTBOX_STATUS_LABELS.get(s, s))
 
     @app.context_processor

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Role, User
-from app.core.audit import record
+from app.core.audit import lock_chain, record
 from app.core.db import utcnow
 from app.core.i18n import lazy_gettext as _l
 from app.core.urls import absolute_url
@@ -36,10 +35,11 @@ from app.observations.models import (
     ObservationKind,
     ObservationState,
     OutsideWindowError,
-    Target,
+    Point,
 )
 from app.observations.permissions import can_withdraw
-from app.plans.models import Paragraph, Section
+from app.plans import anchors
+from app.plans.anchors import Anchor
 from app.plans.text import clean_html, plain_text
 from app.rounds.eligibility import organisation_is_eligible
 from app.rounds.models import ProtocolCounter, Round, RoundState
@@ -47,7 +47,7 @@ from app.rounds.permissions import can_submit
 from app.stakeholders.models import Organisation
 
 TITLE_MAX = 300
-QUOTE_MAX = 5_000
+QUOTE_MAX = anchors.QUOTE_MAX
 
 
 class ChangedMeanwhile(ObservationError):
@@ -61,27 +61,6 @@ class AlreadySubmitted(Exception):
     def __init__(self, observation: Observation):
         super().__init__(observation.protocol_code)
         self.observation = observation
-
-
-@dataclass(frozen=True)
-class Anchor:
-    target: Target
-    section: Section | None = None
-    paragraph: Paragraph | None = None
-    quote_text: str | None = None
-    quote_start: int | None = None
-    quote_end: int | None = None
-
-    @classmethod
-    def of(cls, observation: Observation) -> Anchor:
-        return cls(**{name: getattr(observation, name) for name in ANCHOR_FIELDS})
-
-    def fields(self) -> dict:
-        """The observation's columns this anchor fills."""
-        return {name: getattr(self, name) for name in ANCHOR_FIELDS}
-
-
-ANCHOR_FIELDS = ("target", "section", "paragraph", "quote_text", "quote_start", "quote_end")
 
 
 # Text typed in a form ----------------------------------------------------------------------
@@ -107,61 +86,14 @@ def html_as_text(fragment: str) -> str:
 # Anchors -----------------------------------------------------------------------------------
 
 
-def resolve_anchor(
-    session: Session,
-    round_: Round,
-    *,
-    section_key: str | None = None,
-    paragraph_key: str | None = None,
-    quote: str | None = None,
-    start: int | None = None,
-    end: int | None = None,
-) -> Anchor:
-    """Where an observation points, checked against the round's version of the text."""
-    version_id = round_.plan_version_id
-    if paragraph_key:
-        paragraph = session.scalar(
-            select(Paragraph).where(
-                Paragraph.version_id == version_id, Paragraph.key == paragraph_key
-            )
-        )
-        if paragraph is None:
-            raise ObservationError(_l("This paragraph is not in the text of this round."), "anchor")
-        if quote is None or not quote.strip():
-            return Anchor(Target.PARAGRAPH, paragraph.section, paragraph)
-        start, end = _locate_quote(paragraph.text, quote, start, end)
-        return Anchor(
-            Target.PASSAGE, paragraph.section, paragraph, paragraph.text[start:end], start, end
-        )
-    if section_key:
-        section = session.scalar(
-            select(Section).where(Section.version_id == version_id, Section.key == section_key)
-        )
-        if section is None:
-            raise ObservationError(_l("This section is not in the text of this round."), "anchor")
-        return Anchor(Target.SECTION, section)
-    return Anchor(Target.PLAN)
-
-
-def _locate_quote(text: str, quote: str, start: int | None, end: int | None) -> tuple[int, int]:
-    """The offsets of the quoted passage in the paragraph's plain text.
-
-    The offsets sent by the browser are trusted only if they point at exactly the quoted words;
-    otherwise the passage is searched for (its first occurrence, spacing ignored at the ends).
-    """
-    if len(quote) > QUOTE_MAX:
-        raise ObservationError(_l("The quoted passage is too long."), "anchor")
-    offsets_fit = start is not None and end is not None and 0 <= start < end <= len(text)
-    if offsets_fit and text[start:end] == quote:
-        return start, end
-    wanted = re.sub(r"\s+", " ", quote).strip()  # the stored text has its spacing collapsed
-    found = text.find(wanted) if wanted else -1
-    if found < 0:
-        raise ObservationError(
-            _l("The quoted passage is not in the paragraph: select it again in the text."),
-            "anchor",
-        )
-    return found, found + len(wanted)
+def resolve_anchor(session: Session, round_: Round, **keys) -> Anchor:
+    """Where an observation points (``section_key``, ``paragraph_key``, ``quote``, ``start``,
+    ``end``, as :func:`app.plans.anchors.resolve` takes them), checked against the round's
+    version of the text."""
+    try:
+        return anchors.resolve(session, round_.plan_version_id, **keys)
+    except anchors.AnchorError as error:
+        raise ObservationError(error.message, error.field) from None
 
 
 # Drafts ------------------------------------------------------------------------------------
@@ -416,6 +348,9 @@ def _register(
     send_receipt: bool = True,
 ) -> None:
     round_ = observation.round
+    # The audit chain's head before the round's counter, in every registration (the API's has
+    # audited the draft already, the web form's not yet): two never wait on each other.
+    lock_chain(session)
     number = session.execute(
         update(ProtocolCounter)
         .where(ProtocolCounter.round_id == round_.id)
@@ -463,6 +398,7 @@ def _register(
             )
         raise AlreadySubmitted(stored)
     session.refresh(observation)
+    session.add(first_point(observation))
     record(
         session,
         "observation.submitted",
@@ -475,6 +411,19 @@ def _register(
     )
     if send_receipt:
         _queue_receipt(session, observation)
+
+
+def first_point(observation: Observation) -> Point:
+    """Point 1 of a registered observation: its anchor, and the whole of its text."""
+    length = len(observation.body_text or "")
+    return Point(
+        observation=observation,
+        number=1,
+        **Anchor.of(observation).fields(),
+        excerpt_start=0 if length else None,
+        excerpt_end=length or None,
+        summary=None if length else observation.title,
+    )
 
 
 def _queue_receipt(session: Session, observation: Observation) -> None:
@@ -534,7 +483,7 @@ def withdraw(
         actor=user,
         obj=observation,
         protocol=observation.protocol_code,
-        reason=observation.withdrawal_reason,
+        reason_given=observation.withdrawal_reason is not None,
     )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
+from app.core.audit import changes as audit_changes
 from app.core.audit import record
 from app.core.db import utcnow
 from app.core.i18n import lazy_gettext as _l
@@ -97,7 +98,7 @@ def create_round(
     session.add(round_)
     session.flush()
     session.add(ProtocolCounter(round_id=round_.id, last_number=0))
-    record(session, "round.created", actor=actor, obj=round_, title=round_.title)
+    record(session, "round.created", actor=actor, obj=round_, version_id=round_.plan_version_id)
     return round_
 
 
@@ -137,7 +138,13 @@ def update_round(session: Session, round_: Round, *, actor: User, **values) -> N
     if changes:
         if "closes_at" in changes and round_.reminder_sent_at and round_.state is RoundState.OPEN:
             round_.reminder_sent_at = None  # a new deadline deserves a new reminder
-        record(session, "round.updated", actor=actor, obj=round_, changes=changes)
+        record(
+            session,
+            "round.updated",
+            actor=actor,
+            obj=round_,
+            **audit_changes(changes, values_of=set(changes) - {"title", "instructions"}),
+        )
     session.flush()
 
 

@@ -18,12 +18,14 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from app.core.audit import changes as changes_for_audit
 from app.core.audit import record
 from app.core.i18n import lazy_gettext as _l
 from app.stakeholders.csvfiles import CsvError, CsvTable, column_key, read_table, resolve_columns
 from app.stakeholders.labels import FIELD_LABELS, KIND_LABELS
 from app.stakeholders.models import Group, Organisation, OrganisationKind, Zone
 from app.stakeholders.operations import (
+    AUDITED_VALUES,
     ISTAT_CODE,
     email_address,
     normalise_istat_code,
@@ -200,7 +202,14 @@ def _creator(session, name, istat_code, actor):
         organisation = Organisation(name=name, kind=OrganisationKind.COMUNE, istat_code=istat_code)
         session.add(organisation)
         session.flush()
-        record(session, "organisation.created", actor=actor, obj=organisation, name=name)
+        record(
+            session,
+            "organisation.created",
+            actor=actor,
+            obj=organisation,
+            kind=OrganisationKind.COMUNE.value,
+            istat_code=istat_code,
+        )
 
     return create
 
@@ -214,7 +223,11 @@ def _updater(session, organisation: Organisation, changes: dict, actor):
             key: [_plain(before), _plain(after)] for key, (before, after) in changes.items()
         }
         record(
-            session, "organisation.updated", actor=actor, obj=organisation, changes=audit_changes
+            session,
+            "organisation.updated",
+            actor=actor,
+            obj=organisation,
+            **changes_for_audit(audit_changes, values_of=AUDITED_VALUES),
         )
 
     return update
@@ -533,7 +546,7 @@ def _organisation_creator(session, wanted: dict, actor):
             "organisation.created",
             actor=actor,
             obj=organisation,
-            **{key: _plain(value) for key, value in wanted.items()},
+            **{key: _plain(value) for key, value in wanted.items() if key in AUDITED_VALUES},
         )
 
     return create

@@ -98,6 +98,8 @@ def test_logged_in_admin_pages_are_accessible(page, demo_data):
         "/admin/outbox/",
         "/admin/outbox/?status=failed",
         "/admin/api-tokens/",
+        "/admin/audit/",
+        "/admin/audit/?user=nobody@example.org&since=ieri&action=round.open",
     ]:
         page.goto(path)
         assert_accessible(page)

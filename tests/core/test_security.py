@@ -168,7 +168,7 @@ def test_behind_a_trusted_proxy_the_client_address_is_audited(database_url, db):
     entry = db.session.scalars(
         select(AuditEntry).where(AuditEntry.action == "auth.login_failed")
     ).one()
-    assert entry.ip_address == "203.0.113.7"
+    assert entry.address.ip_address == "203.0.113.7"
 
 
 def test_every_endpoint_names_its_permission(app):

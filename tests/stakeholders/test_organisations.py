@@ -131,7 +131,8 @@ def test_staff_create_and_edit_an_organisation(db, staff_client, make_zone, make
         select(AuditEntry).where(AuditEntry.action == "organisation.updated")
     ).one()
     assert entry.actor_id == moderator.id
-    assert entry.details["changes"]["zone_id"] == [zone.id, None]
+    assert entry.details["values"]["zone_id"] == [zone.id, None]
+    assert "zone_id" in entry.details["fields"]
 
 
 @pytest.mark.parametrize(

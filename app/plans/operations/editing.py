@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
+from app.core.audit import changes as audit_changes
 from app.core.audit import record
 from app.core.i18n import lazy_gettext as _l
 from app.plans.models import (
@@ -456,7 +457,10 @@ def update_section(
         actor=actor,
         obj=section,
         key=section.key,
-        changes={k: [str(a), str(b)] for k, (a, b) in changes.items()},
+        **audit_changes(
+            {k: [str(a), str(b)] for k, (a, b) in changes.items()},
+            values_of={"policy_area"},
+        ),
     )
 
 

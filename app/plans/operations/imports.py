@@ -71,7 +71,6 @@ def start_import(
         obj=plan,
         import_id=plan_import.id,
         format=file_format,
-        filename=plan_import.filename,
     )
     return plan_import
 

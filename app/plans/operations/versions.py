@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core.audit import changes as audit_changes
 from app.core.audit import record
 from app.core.i18n import lazy_gettext as _l
 from app.plans.models import (
@@ -83,7 +84,13 @@ def update_plan(
             changes[name] = [str(getattr(plan, name)), str(value)]
             setattr(plan, name, value)
     if changes:
-        record(session, "plan.updated", actor=actor, obj=plan, changes=changes)
+        record(
+            session,
+            "plan.updated",
+            actor=actor,
+            obj=plan,
+            **audit_changes(changes, values_of={"audience"}),
+        )
     session.flush()
 
 

@@ -23,6 +23,7 @@ from app.stakeholders.operations.invitations import (
     set_referent_active,
 )
 from app.stakeholders.operations.organisations import (
+    AUDITED_VALUES,
     OrganisationData,
     create_organisation,
     save_group,
@@ -38,6 +39,7 @@ from app.stakeholders.operations.values import (
 )
 
 __all__ = [
+    "AUDITED_VALUES",
     "ISTAT_CODE",
     "BulkPlan",
     "BulkRow",

@@ -191,7 +191,6 @@ def invite_referent(
         actor=actor,
         obj=invitation,
         organisation_id=organisation.id,
-        email=address,
     )
     return invitation
 

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
+from app.core.audit import changes as audit_changes
 from app.core.audit import record
 from app.core.i18n import lazy_gettext as _l
 from app.stakeholders.models import Group, Organisation, OrganisationKind, Zone
@@ -89,6 +90,11 @@ def _check_organisation(
     )
 
 
+#: The organisation's fields whose values an audit entry keeps (codes and ids; names and
+#: addresses are only named as changed).
+AUDITED_VALUES = ("kind", "istat_code", "zone_id", "active", "group_ids")
+
+
 def _describe(organisation: Organisation) -> dict:
     return {
         "name": organisation.name,
@@ -124,7 +130,11 @@ def create_organisation(
     session.add(organisation)
     session.flush()
     record(
-        session, "organisation.created", actor=actor, obj=organisation, **_describe(organisation)
+        session,
+        "organisation.created",
+        actor=actor,
+        obj=organisation,
+        **{key: _describe(organisation)[key] for key in AUDITED_VALUES},
     )
     return organisation
 
@@ -140,7 +150,13 @@ def update_organisation(
     after = _describe(organisation)
     changes = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
     if changes:
-        record(session, "organisation.updated", actor=actor, obj=organisation, changes=changes)
+        record(
+            session,
+            "organisation.updated",
+            actor=actor,
+            obj=organisation,
+            **audit_changes(changes, values_of=AUDITED_VALUES),
+        )
     return changes
 
 
@@ -164,7 +180,7 @@ def _named(session: Session, model, obj, name: str, description: str | None, act
         obj = model(name=name, description=description)
         session.add(obj)
         session.flush()
-        record(session, f"{model.__tablename__[:-1]}.created", actor=actor, obj=obj, name=name)
+        record(session, f"{model.__tablename__[:-1]}.created", actor=actor, obj=obj)
         return obj
     changes = {}
     if obj.name != name:
@@ -174,7 +190,11 @@ def _named(session: Session, model, obj, name: str, description: str | None, act
     obj.name, obj.description = name, description
     if changes:
         record(
-            session, f"{model.__tablename__[:-1]}.updated", actor=actor, obj=obj, changes=changes
+            session,
+            f"{model.__tablename__[:-1]}.updated",
+            actor=actor,
+            obj=obj,
+            **audit_changes(changes),
         )
     session.flush()
     return obj
