@@ -36,6 +36,7 @@ from app.observations.models import (
     ObservationState,
     OutsideWindowError,
     Point,
+    Target,  # noqa: F401 - callers build anchors from operations.Anchor and Target
 )
 from app.observations.permissions import can_withdraw
 from app.plans import anchors
@@ -242,7 +243,6 @@ def delete_draft(session: Session, observation: Observation, *, user: User) -> N
         "observation.draft_deleted",
         actor=user,
         obj=observation,
-        title=observation.title or None,
         round_id=observation.round_id,
     )
     session.flush()
