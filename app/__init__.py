@@ -73,6 +73,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.api.routes import admin_bp as api_tokens_bp
     from app.api.routes import bp as api_bp
     from app.core.routes import bp as core_bp
+    from app.moderation.routes import bp as moderation_bp
     from app.notifications.routes import bp as outbox_bp
     from app.observations.routes import bp as observations_bp
     from app.plans.routes import bp as plans_bp
@@ -89,6 +90,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_tokens_bp)
     app.register_blueprint(stakeholders_bp)
     app.register_blueprint(plans_bp)
+    app.register_blueprint(moderation_bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -3,6 +3,7 @@
 from app.accounts.models import LoginFailure, PasswordToken, Role, User, UserRole
 from app.api.models import ApiToken, IdempotencyRecord
 from app.core.audit import AuditEntry
+from app.moderation.models import Triage, TriageTransition
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.observations.models import Attachment, Observation
 from app.plans.models import (
@@ -48,6 +49,8 @@ __all__ = [
     "Role",
     "Round",
     "Section",
+    "Triage",
+    "TriageTransition",
     "User",
     "UserRole",
     "Zone",

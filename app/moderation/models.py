@@ -1,0 +1,150 @@
+"""Moderation state, kept beside the observations it concerns, never on them.
+
+A registered observation's row is immutable (see ``app.observations.models``); what staff
+decide about it lives here: its **triage** (one row per registered observation, created in the
+transaction that registers it), every **transition** of that triage, its searchable text, its
+tags and the internal notes. The triage life cycle is in one place, :data:`TRANSITIONS`.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.accounts.models import User
+from app.core.db import Base, UTCDateTime, enum_type, utcnow
+from app.core.refusals import Refusal
+from app.observations.models import Observation
+
+
+class ModerationError(Refusal):
+    """A refusal to show the moderator as it is (the message is translatable)."""
+
+
+class Conflict(ModerationError):
+    """Someone else changed the item since the page was shown: nothing was changed."""
+
+
+class TriageState(enum.StrEnum):
+    RECEIVED = "received"
+    ADMISSIBLE = "admissible"
+    NOT_ADMISSIBLE = "not_admissible"
+    ASSIGNED = "assigned"
+    DECIDED = "decided"
+
+
+#: Every triage action: the states it leaves from, and the state it leads to. Who may take
+#: each is ``app.moderation.permissions.TRANSITION_PERMISSIONS``.
+TRANSITIONS: dict[str, tuple[frozenset[TriageState], TriageState]] = {
+    "admit": (
+        frozenset({TriageState.RECEIVED, TriageState.NOT_ADMISSIBLE}),
+        TriageState.ADMISSIBLE,
+    ),
+    "reject": (
+        frozenset({TriageState.RECEIVED, TriageState.ADMISSIBLE}),
+        TriageState.NOT_ADMISSIBLE,
+    ),
+    "reopen": (
+        frozenset({TriageState.ADMISSIBLE, TriageState.NOT_ADMISSIBLE}),
+        TriageState.RECEIVED,
+    ),
+    "assign": (frozenset({TriageState.ADMISSIBLE}), TriageState.ASSIGNED),
+    "unassign": (frozenset({TriageState.ASSIGNED}), TriageState.ADMISSIBLE),
+    "decide": (frozenset({TriageState.ASSIGNED}), TriageState.DECIDED),
+}
+
+#: The actions a moderator takes on the queue's item page (the others follow assignment and
+#: decisions).
+TRIAGE_ACTIONS = ("admit", "reject", "reopen")
+
+STATE_LABELS = {
+    TriageState.RECEIVED: _l("received"),
+    TriageState.ADMISSIBLE: _l("admissible"),
+    TriageState.NOT_ADMISSIBLE: _l("not admissible"),
+    TriageState.ASSIGNED: _l("assigned"),
+    TriageState.DECIDED: _l("decided"),
+}
+
+#: What the author reads on the tracking page for each state.
+PUBLIC_STATE_LABELS = {
+    TriageState.RECEIVED: _l("received, waiting to be examined"),
+    TriageState.ADMISSIBLE: _l("admitted: it will be examined"),
+    TriageState.NOT_ADMISSIBLE: _l("not admissible"),
+    TriageState.ASSIGNED: _l("being examined"),
+    TriageState.DECIDED: _l("decided"),
+}
+
+ACTION_LABELS = {
+    "admit": _l("Admit"),
+    "reject": _l("Mark not admissible"),
+    "reopen": _l("Back to received"),
+    "assign": _l("Assign"),
+    "unassign": _l("Withdraw the assignment"),
+    "decide": _l("Decide"),
+}
+
+REASON_MAX = 2_000
+
+
+class Triage(Base):
+    """Where a registered observation stands in moderation (one row each)."""
+
+    __tablename__ = "triage"
+    __table_args__ = (
+        CheckConstraint(
+            "(state = 'not_admissible') = (reason IS NOT NULL)", name="reason_iff_not_admissible"
+        ),
+        Index("ix_triage_state", "state"),
+    )
+
+    observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id"), primary_key=True)
+    state: Mapped[TriageState] = mapped_column(
+        enum_type(TriageState, "state"), default=TriageState.RECEIVED
+    )
+    #: Why it is not admissible, as the author reads it on the tracking page.
+    reason: Mapped[str | None] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: Optimistic lock: a form sends back the value its page was made from.
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+    observation: Mapped[Observation] = relationship()
+
+    def move(self, action: str) -> tuple[TriageState, TriageState]:
+        """Take ``action`` if the state allows it; return (from, to). Raises otherwise."""
+        allowed, target = TRANSITIONS[action]
+        if self.state not in allowed:
+            raise ModerationError(
+                _l(
+                    "An observation that is %(state)s cannot be changed that way.",
+                    state=STATE_LABELS[self.state],
+                )
+            )
+        before = self.state
+        self.state = target
+        return before, target
+
+
+class TriageTransition(Base):
+    """One change of a triage state: who, when, from what, to what (and the reason given)."""
+
+    __tablename__ = "triage_transitions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id"), index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    #: None for the first row, written when the observation is registered.
+    from_state: Mapped[TriageState | None] = mapped_column(enum_type(TriageState, "from_state"))
+    to_state: Mapped[TriageState] = mapped_column(enum_type(TriageState, "to_state"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The reason given with a "not admissible" (kept here, never in the audit trail).
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    actor: Mapped[User | None] = relationship()
