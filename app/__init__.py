@@ -98,6 +98,7 @@ def _register_cli(app: Flask) -> None:
     from app.cli import worker_cli
     from app.core.cli import demo_cli
     from app.core.i18n_cli import i18n_cli
+    from app.moderation.cli import moderation_cli
     from app.notifications.cli import outbox_cli
     from app.rounds.cli import rounds_cli
     from app.stakeholders.cli import orgs_cli
@@ -109,3 +110,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(rounds_cli)
     app.cli.add_command(worker_cli)
     app.cli.add_command(orgs_cli)
+    app.cli.add_command(moderation_cli)

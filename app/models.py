@@ -3,7 +3,7 @@
 from app.accounts.models import LoginFailure, PasswordToken, Role, User, UserRole
 from app.api.models import ApiToken, IdempotencyRecord
 from app.core.audit import AuditEntry
-from app.moderation.models import Triage, TriageTransition
+from app.moderation.models import AttachmentText, SearchDocument, Triage, TriageTransition
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.observations.models import Attachment, Observation
 from app.plans.models import (
@@ -28,6 +28,7 @@ from app.stakeholders.models import (
 __all__ = [
     "ApiToken",
     "Attachment",
+    "AttachmentText",
     "AuditEntry",
     "Group",
     "IdempotencyRecord",
@@ -48,6 +49,7 @@ __all__ = [
     "ProtocolCounter",
     "Role",
     "Round",
+    "SearchDocument",
     "Section",
     "Triage",
     "TriageTransition",

@@ -148,3 +148,41 @@ class TriageTransition(Base):
     reason: Mapped[str | None] = mapped_column(Text)
 
     actor: Mapped[User | None] = relationship()
+
+
+class TextStatus(enum.StrEnum):
+    EXTRACTED = "extracted"
+    #: The file holds no text to read (a scanned PDF, an empty document).
+    EMPTY = "empty"
+    #: The reader could not open it (damaged, encrypted, too complex).
+    FAILED = "failed"
+
+
+class AttachmentText(Base):
+    """The text read from an attachment once, when its observation was registered (the
+    attachment itself, like the observation, never changes)."""
+
+    __tablename__ = "attachment_texts"
+
+    attachment_id: Mapped[int] = mapped_column(
+        ForeignKey("observation_attachments.id"), primary_key=True
+    )
+    status: Mapped[TextStatus] = mapped_column(enum_type(TextStatus, "status"))
+    text: Mapped[str] = mapped_column(Text, default="")
+    #: The text was longer than the cap and was cut there.
+    truncated: Mapped[bool] = mapped_column(default=False)
+    extracted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SearchDocument(Base):
+    """What the full-text search reads for one observation: title, body, proposed text and
+    attachment text, with diacritics folded (so "mobilità" and "mobilita" are one word on
+    both databases). The migrations index it: an FTS5 table on SQLite, a GIN index on
+    ``to_tsvector('italian', document)`` on PostgreSQL (see ``app.moderation.search``)."""
+
+    __tablename__ = "search_documents"
+
+    observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id"), primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    document: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -14,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.accounts.models import User
 from app.core.audit import record
 from app.core.db import utcnow
+from app.moderation import search
 from app.moderation.models import (
     REASON_MAX,
     TRANSITIONS,
@@ -36,7 +37,8 @@ CHANGED_MEANWHILE = _l(
 
 
 def on_registered(session: Session, observation: Observation, *, now: datetime) -> Triage:
-    """Open the triage of an observation being registered (in the registering transaction)."""
+    """Open the triage of an observation being registered, read its attachments' text and
+    index it for search (in the registering transaction)."""
     triage = Triage(
         observation_id=observation.id,
         state=TriageState.RECEIVED,
@@ -55,6 +57,8 @@ def on_registered(session: Session, observation: Observation, *, now: datetime) 
         )
     )
     session.flush()
+    search.read_attachments(session, observation)
+    search.index_observation(session, observation)
     return triage
 
 
@@ -148,3 +152,28 @@ def _move(
         transition_id=step.id,
     )
     return step
+
+
+def reindex(session: Session, *, commit, batch: int = 200) -> dict:
+    """Bring every registered observation's search document up to date (after an upgrade:
+    attachments registered before search existed are read now, once). Commits per batch."""
+    from sqlalchemy import select
+
+    counts = {"observations": 0, "attachments": 0}
+    last = 0
+    while True:
+        chunk = session.scalars(
+            select(Observation)
+            .where(Observation.state != ObservationState.DRAFT, Observation.id > last)
+            .order_by(Observation.id)
+            .limit(batch)
+        ).all()
+        if not chunk:
+            return counts
+        for observation in chunk:
+            counts["attachments"] += len(search.read_attachments(session, observation))
+            search.index_observation(session, observation)
+            counts["observations"] += 1
+        last = chunk[-1].id
+        commit()
+        session.expunge_all()

@@ -1,4 +1,5 @@
-"""The moderation migrations give what was registered before them what registration gives now."""
+"""The moderation migrations give what was registered before them what registration gives now
+(triage, history, search document)."""
 
 from __future__ import annotations
 
@@ -93,6 +94,10 @@ def test_observations_registered_before_get_their_triage(migration_app):  # noqa
         history = connection.execute(
             text("SELECT observation_id, from_state, to_state FROM triage_transitions")
         ).all()
+        documents = connection.execute(
+            text("SELECT observation_id, document FROM search_documents")
+        ).all()
     assert [tuple(r) for r in rows] == [(registered, "received", 1)]
     assert [tuple(r) for r in history] == [(registered, None, "received")]
     assert draft not in {r[0] for r in rows}
+    assert [tuple(r) for r in documents] == [(registered, "m-0001\nvecchia\nciclabile")]
