@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from app.core.permissions import is_moderator, require
 from app.extensions import db
-from app.moderation import operations
+from app.moderation import operations, queries, search
 from app.moderation.forms import TriageForm
 from app.moderation.models import (
     ACTION_LABELS,
@@ -26,7 +26,12 @@ from app.moderation.models import (
     TriageTransition,
 )
 from app.moderation.permissions import can_moderate, can_see_queue
+from app.moderation.queries import QueueFilter
 from app.observations.models import Observation
+from app.plans.tree import load_tree
+from app.rounds.models import Round
+from app.stakeholders.labels import KIND_LABELS
+from app.stakeholders.models import Group, Zone
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 
@@ -114,3 +119,59 @@ def triage_observation(observation_id: int):
         ),
     )
     return redirect(url_for(".show_observation", observation_id=observation_id), 303)
+
+
+# The queue ---------------------------------------------------------------------------------
+
+
+def _round(round_id: int) -> Round:
+    round_ = db.session.get(Round, round_id)
+    if round_ is None or not can_see_queue(current_user, round_):
+        abort(404)
+    return round_
+
+
+def _page_number(name: str, default: int) -> int:
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isdigit() and len(raw) < 7 else default
+
+
+def _section_ids(tree, chosen: QueueFilter) -> QueueFilter:
+    """A section stands for itself and its subsections; one not in this text finds nothing."""
+    if not chosen.section_ids:
+        return chosen
+    node = tree.nodes.get(chosen.section_ids[0])
+    ids = [n.section.id for n in node.walk()] if node is not None else [0]
+    return chosen.with_sections(ids)
+
+
+@bp.get("/rounds/<int:round_id>/queue")
+@require(is_moderator)
+def queue(round_id: int):
+    round_ = _round(round_id)
+    chosen, problems = QueueFilter.from_args(request.args)
+    tree = load_tree(db.session, round_.version, text=False)
+    page = queries.queue_page(
+        db.session,
+        round_,
+        _section_ids(tree, chosen),
+        page=_page_number("page", 1),
+        per_page=_page_number("per_page", queries.PAGE_SIZES[1]),
+    )
+    args = {k: v for k, v in request.args.to_dict(flat=False).items() if k != "page"}
+    return render_template(
+        "moderation/queue.html",
+        round=round_,
+        chosen=chosen,
+        problems=problems,
+        page=page,
+        args=args,
+        query_text=request.args.get("q", "")[: search.QUERY_MAX * 2],
+        tree=tree,
+        groups=db.session.scalars(select(Group).order_by(Group.name)).all(),
+        zones=db.session.scalars(select(Zone).order_by(Zone.name)).all(),
+        counts=queries.state_counts(db.session, round_),
+        sort_labels=queries.SORT_LABELS,
+        page_sizes=queries.PAGE_SIZES,
+        organisation_kind_labels=KIND_LABELS,
+    )
