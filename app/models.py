@@ -3,7 +3,14 @@
 from app.accounts.models import LoginFailure, PasswordToken, Role, User, UserRole
 from app.api.models import ApiToken, IdempotencyRecord
 from app.core.audit import AuditEntry
-from app.moderation.models import AttachmentText, SearchDocument, Triage, TriageTransition
+from app.moderation.models import (
+    AttachmentText,
+    ObservationTag,
+    SearchDocument,
+    Tag,
+    Triage,
+    TriageTransition,
+)
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.observations.models import Attachment, Observation
 from app.plans.models import (
@@ -36,6 +43,7 @@ __all__ = [
     "InvitationState",
     "LoginFailure",
     "Observation",
+    "ObservationTag",
     "Organisation",
     "OrganisationKind",
     "OutboxMessage",
@@ -51,6 +59,7 @@ __all__ = [
     "Round",
     "SearchDocument",
     "Section",
+    "Tag",
     "Triage",
     "TriageTransition",
     "User",

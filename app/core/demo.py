@@ -210,4 +210,9 @@ def load_demo(session: Session) -> list[str]:
         created.append(f"invitation {email}")
     created.extend(load_demo_plan(session))
     created.extend(load_demo_round(session, referent_email="referente@comune-rho.example"))
+    from app.moderation.tags import seed_tags  # issue 9 moves the demo loader out of core
+
+    seeded = seed_tags(session)
+    if any(seeded.values()):
+        created.append("tags: {policy_areas} policy areas, {zones} zones".format(**seeded))
     return created

@@ -2,11 +2,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, TextAreaField
+from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
+from wtforms.widgets import HiddenInput
 
-from app.moderation.models import REASON_MAX, TRIAGE_ACTIONS
+from app.moderation.models import COLOUR_LABELS, NAME_MAX, PALETTE, REASON_MAX, TRIAGE_ACTIONS
 from app.plans.forms import LockField
+from app.rounds.forms import MultiCheckboxField
 
 
 class TriageForm(FlaskForm):
@@ -19,3 +22,28 @@ class TriageForm(FlaskForm):
 
     def chosen_action(self) -> str | None:
         return self.action.data if self.action.data in TRIAGE_ACTIONS else None
+
+
+def _colour_choices():
+    return [SelectChoice(key, COLOUR_LABELS[key]) for key in PALETTE]
+
+
+class ThemeForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=NAME_MAX)])
+    colour = SelectField(_l("Colour"), choices=_colour_choices, validators=[InputRequired()])
+
+
+class TagEditForm(ThemeForm):
+    lock_version = LockField()
+
+
+class MergeForm(FlaskForm):
+    target = SelectField(_l("Merge into"), coerce=int, validators=[InputRequired()])
+    lock_version = LockField()
+    target_lock = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    confirm = HiddenField()
+
+
+class ObservationTagsForm(FlaskForm):
+    tags = MultiCheckboxField(_l("Tags"), coerce=int, validators=[Optional()])
+    lock_version = LockField()

@@ -12,13 +12,15 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
 from app.core.db import Base, UTCDateTime, enum_type, utcnow
 from app.core.refusals import Refusal
 from app.observations.models import Observation
+from app.plans.models import PolicyArea
+from app.stakeholders.models import Zone
 
 
 class ModerationError(Refusal):
@@ -186,3 +188,114 @@ class SearchDocument(Base):
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
     document: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+# Tags --------------------------------------------------------------------------------------
+
+
+class TagFamily(enum.StrEnum):
+    #: The six *ambiti di policy*, seeded (renamed and recoloured, never created or merged).
+    POLICY_AREA = "policy_area"
+    #: Themes, managed by staff.
+    THEME = "theme"
+    #: One per *zona omogenea* of the registry, seeded from it.
+    ZONE = "zone"
+
+
+#: Tag colours: each gives white text a contrast of at least 4.5:1 (WCAG AA, asserted in the
+#: tests); the CSS classes ``tag-<name>`` in static/css/traccia.css hold the same values.
+PALETTE = {
+    "blue": "#0b5cad",
+    "teal": "#00695c",
+    "green": "#2e6b30",
+    "purple": "#6a3d9a",
+    "magenta": "#a3195b",
+    "red": "#b71c1c",
+    "brown": "#6d4c41",
+    "slate": "#455a64",
+    "orange": "#a84300",
+}
+
+NAME_MAX = 80
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+    __table_args__ = (
+        CheckConstraint(
+            "(family = 'policy_area') = (policy_area IS NOT NULL)", name="policy_area_iff_family"
+        ),
+        CheckConstraint("(family = 'zone') = (zone_id IS NOT NULL)", name="zone_iff_family"),
+        CheckConstraint(
+            "colour IN (" + ", ".join(f"'{c}'" for c in PALETTE) + ")", name="colour_in_palette"
+        ),
+        CheckConstraint("name_key <> ''", name="name_not_empty"),
+        CheckConstraint(
+            "merged_into_id IS NULL OR merged_into_id <> id", name="not_merged_into_itself"
+        ),
+        #: Names are unique within a family, case and accents aside, among tags still in use.
+        Index(
+            "ix_tags_family_name_key",
+            "family",
+            "name_key",
+            unique=True,
+            sqlite_where=text("merged_into_id IS NULL"),
+            postgresql_where=text("merged_into_id IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    family: Mapped[TagFamily] = mapped_column(enum_type(TagFamily, "family"))
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    #: The name folded (lower case, no accents, single spaces): what "the same name" means.
+    name_key: Mapped[str] = mapped_column(String(NAME_MAX))
+    colour: Mapped[str] = mapped_column(String(20), default="blue")
+    policy_area: Mapped[PolicyArea | None] = mapped_column(
+        enum_type(PolicyArea, "policy_area"), unique=True
+    )
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id"), unique=True)
+    #: Set when the tag was merged into another: its assignments moved there, the row stays
+    #: so that the audit trail's ids keep meaning something.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tags.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+    zone: Mapped[Zone | None] = relationship()
+
+    @property
+    def in_use(self) -> bool:
+        return self.merged_into_id is None
+
+
+class ObservationTag(Base):
+    """A tag on an observation: who put it there, and when."""
+
+    __tablename__ = "observation_tags"
+
+    observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id"), primary_key=True)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id"), primary_key=True, index=True)
+    tagged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    tagged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    tag: Mapped[Tag] = relationship(lazy="joined", innerjoin=True)
+
+
+FAMILY_LABELS = {
+    TagFamily.POLICY_AREA: _l("Policy areas"),
+    TagFamily.THEME: _l("Themes"),
+    TagFamily.ZONE: _l("Zone omogenee"),
+}
+
+COLOUR_LABELS = {
+    "blue": _l("blue"),
+    "teal": _l("teal"),
+    "green": _l("green"),
+    "purple": _l("purple"),
+    "magenta": _l("magenta"),
+    "red": _l("red"),
+    "brown": _l("brown"),
+    "slate": _l("slate grey"),
+    "orange": _l("dark orange"),
+}

@@ -16,7 +16,7 @@ from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session, contains_eager, lazyload
 
 from app.moderation import search
-from app.moderation.models import Triage, TriageState
+from app.moderation.models import ObservationTag, Triage, TriageState
 from app.observations.models import Attachment, Channel, Observation, ObservationKind
 from app.rounds.models import Round
 from app.stakeholders.models import Organisation, OrganisationKind, group_memberships
@@ -61,6 +61,7 @@ class QueueFilter:
     channel: Channel | None = None
     late: bool | None = None
     has_attachments: bool | None = None
+    tag_id: int | None = None
     words: tuple[str, ...] = ()
     sort: str = "waiting"
 
@@ -95,7 +96,7 @@ class QueueFilter:
         values["kind"] = choice("kind", ObservationKind)
         values["organisation_kind"] = choice("organisation_kind", OrganisationKind)
         values["channel"] = choice("channel", Channel)
-        for name in ("group_id", "zone_id"):
+        for name in ("group_id", "zone_id", "tag_id"):
             values[name] = _bounded_int(args.get(name), problems)
         section = args.get("section", "")
         if section == "general":
@@ -166,6 +167,13 @@ def queue_select(session: Session, round_: Round, chosen: QueueFilter) -> Select
     if chosen.has_attachments is not None:
         has = _has_attachments()
         query = query.where(has if chosen.has_attachments else ~has)
+    if chosen.tag_id is not None:
+        query = query.where(
+            exists().where(
+                ObservationTag.observation_id == Observation.id,
+                ObservationTag.tag_id == chosen.tag_id,
+            )
+        )
     if chosen.words:
         query = query.where(Observation.id.in_(search.matching_ids(session, list(chosen.words))))
     return query.order_by(*SORTS[chosen.sort])

@@ -7,25 +7,38 @@ from collections.abc import Callable
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
+from wtforms.fields.choices import SelectChoice
 
 from app.core.permissions import is_moderator, require
+from app.core.templating import add_nav_item
 from app.extensions import db
-from app.moderation import operations, queries, search
-from app.moderation.forms import TriageForm
+from app.moderation import operations, queries, search, tags
+from app.moderation.forms import (
+    MergeForm,
+    ObservationTagsForm,
+    TagEditForm,
+    ThemeForm,
+    TriageForm,
+)
 from app.moderation.models import (
     ACTION_LABELS,
+    FAMILY_LABELS,
     PUBLIC_STATE_LABELS,
     STATE_LABELS,
     TRANSITIONS,
     TRIAGE_ACTIONS,
     ModerationError,
+    ObservationTag,
+    Tag,
+    TagFamily,
     Triage,
     TriageTransition,
 )
-from app.moderation.permissions import can_moderate, can_see_queue
+from app.moderation.permissions import can_manage_tags, can_moderate, can_see_queue
 from app.moderation.queries import QueueFilter
 from app.observations.models import Observation
 from app.plans.tree import load_tree
@@ -34,6 +47,8 @@ from app.stakeholders.labels import KIND_LABELS
 from app.stakeholders.models import Group, Zone
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
+
+add_nav_item("moderation.list_tags", _l("Tags"), can_manage_tags, prefix="moderation")
 
 
 @bp.record_once
@@ -91,6 +106,9 @@ def show_observation(observation_id: int):
         history=history,
         actions=actions if can_moderate(current_user, triage.observation.round) else [],
         form=form,
+        current_tags=tags.tags_of(db.session, [observation_id])[observation_id],
+        all_tags=_live_tags(),
+        family_labels=FAMILY_LABELS,
     )
 
 
@@ -161,6 +179,8 @@ def queue(round_id: int):
     args = {k: v for k, v in request.args.to_dict(flat=False).items() if k != "page"}
     return render_template(
         "moderation/queue.html",
+        row_tags=tags.tags_of(db.session, [row.observation.id for row in page.rows]),
+        all_tags=_live_tags(),
         round=round_,
         chosen=chosen,
         problems=problems,
@@ -175,3 +195,178 @@ def queue(round_id: int):
         page_sizes=queries.PAGE_SIZES,
         organisation_kind_labels=KIND_LABELS,
     )
+
+
+# Tags --------------------------------------------------------------------------------------
+
+
+def _tag(tag_id: int) -> Tag:
+    tag = db.session.get(Tag, tag_id)
+    if tag is None or not tag.in_use:
+        abort(404)
+    return tag
+
+
+def _tag_counts() -> dict[int, int]:
+    return dict(
+        db.session.execute(
+            select(ObservationTag.tag_id, func.count()).group_by(ObservationTag.tag_id)
+        ).all()
+    )
+
+
+def _live_tags() -> list[Tag]:
+    return list(
+        db.session.scalars(
+            select(Tag).where(Tag.merged_into_id.is_(None)).order_by(Tag.family, Tag.name_key)
+        )
+    )
+
+
+@bp.get("/tags")
+@require(can_manage_tags)
+def list_tags():
+    return render_template(
+        "moderation/tags.html",
+        tags=_live_tags(),
+        counts=_tag_counts(),
+        form=ThemeForm(),
+        family_labels=FAMILY_LABELS,
+    )
+
+
+@bp.post("/tags")
+@require(can_manage_tags)
+def create_tag():
+    form = ThemeForm()
+    if form.validate_on_submit():
+        done = commit_or_refuse(
+            lambda: tags.create_theme(
+                db.session, name=form.name.data, colour=form.colour.data, actor=current_user
+            ),
+            _("Theme created."),
+        )
+        if done:
+            return redirect(url_for(".list_tags"), 303)
+    return render_template(
+        "moderation/tags.html",
+        tags=_live_tags(),
+        counts=_tag_counts(),
+        form=form,
+        family_labels=FAMILY_LABELS,
+    ), 422
+
+
+@bp.post("/tags/seed")
+@require(can_manage_tags)
+def seed_tags():
+    counts = {}
+
+    def run():
+        counts.update(tags.seed_tags(db.session, actor=current_user))
+
+    commit_or_refuse(run, _("Policy areas and zones are up to date."))
+    return redirect(url_for(".list_tags"), 303)
+
+
+def _merge_form(tag: Tag, formdata=None) -> MergeForm:
+    form = (
+        MergeForm(formdata=formdata)
+        if formdata is not None
+        else MergeForm(lock_version=tag.lock_version)
+    )
+    form.target.choices = [
+        SelectChoice(t.id, t.name)
+        for t in _live_tags()
+        if t.family is TagFamily.THEME and t.id != tag.id
+    ]
+    return form
+
+
+@bp.route("/tags/<int:tag_id>", methods=["GET", "POST"])
+@require(can_manage_tags)
+def edit_tag(tag_id: int):
+    tag = _tag(tag_id)
+    form = TagEditForm(obj=tag) if request.method == "GET" else TagEditForm()
+    if request.method == "POST" and form.validate_on_submit():
+        done = commit_or_refuse(
+            lambda: tags.update_tag(
+                db.session,
+                tag,
+                name=form.name.data,
+                colour=form.colour.data,
+                actor=current_user,
+                seen_lock=form.lock_version.data,
+            ),
+            _("Tag saved: every observation keeps it."),
+        )
+        if done:
+            return redirect(url_for(".list_tags"), 303)
+        tag = _tag(tag_id)
+        form.lock_version.data = tag.lock_version
+    return render_template(
+        "moderation/tag.html",
+        tag=tag,
+        form=form,
+        merge_form=_merge_form(tag) if tag.family is TagFamily.THEME else None,
+        count=_tag_counts().get(tag.id, 0),
+        family_labels=FAMILY_LABELS,
+    ), (422 if request.method == "POST" else 200)
+
+
+@bp.post("/tags/<int:tag_id>/merge")
+@require(can_manage_tags)
+def merge_tag(tag_id: int):
+    """First a confirmation page (what will move), then the merge: no JavaScript needed."""
+    source = _tag(tag_id)
+    form = _merge_form(source, request.form)
+    if not form.validate_on_submit():
+        flash(_("Choose the theme to merge into."), "danger")
+        return redirect(url_for(".edit_tag", tag_id=tag_id), 303)
+    target = _tag(form.target.data)
+    if form.confirm.data != "yes":
+        try:
+            preview = tags.merge_preview(db.session, source, target)
+        except ModerationError as error:
+            flash(str(error.message), "danger")
+            return redirect(url_for(".edit_tag", tag_id=tag_id), 303)
+        return render_template(
+            "moderation/merge_confirm.html",
+            source=source,
+            target=target,
+            preview=preview,
+            form=form,
+        )
+    done = commit_or_refuse(
+        lambda: tags.merge_tags(
+            db.session,
+            source,
+            target,
+            actor=current_user,
+            seen_locks=(form.lock_version.data, form.target_lock.data),
+        ),
+        _("Merged: every observation tagged with the first theme now has the second."),
+    )
+    return redirect(url_for(".list_tags" if done else ".edit_tag", tag_id=tag_id), 303)
+
+
+@bp.post("/observations/<int:observation_id>/tags")
+@require(is_moderator)
+def tag_observation(observation_id: int):
+    triage = _triage(observation_id)
+    form = ObservationTagsForm()
+    form.tags.choices = [SelectChoice(t.id, t.name) for t in _live_tags()]
+    if not form.validate_on_submit():
+        flash(_("One of the tags chosen no longer exists."), "danger")
+    else:
+        commit_or_refuse(
+            lambda: tags.set_tags(
+                db.session,
+                triage,
+                form.tags.data or [],
+                actor=current_user,
+                seen_lock=form.lock_version.data,
+            ),
+            _("Tags saved."),
+        )
+    return redirect(url_for(".show_observation", observation_id=observation_id), 303)
