@@ -47,3 +47,7 @@ class MergeForm(FlaskForm):
 class ObservationTagsForm(FlaskForm):
     tags = MultiCheckboxField(_l("Tags"), coerce=int, validators=[Optional()])
     lock_version = LockField()
+
+
+class BulkForm(FlaskForm):
+    """Only the CSRF check: the bulk fields are read by the view (lists of items, a filter)."""

@@ -4,20 +4,24 @@ before anything is looked up, the round once it is), call an operation, commit o
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
+from app.core.db import utcnow
 from app.core.permissions import is_moderator, require
 from app.core.templating import add_nav_item
 from app.extensions import db
-from app.moderation import operations, queries, search, tags
+from app.moderation import bulk, operations, queries, search, tags
 from app.moderation.forms import (
+    BulkForm,
     MergeForm,
     ObservationTagsForm,
     TagEditForm,
@@ -57,6 +61,7 @@ def _template_helpers(state) -> None:
         triage_state_labels=STATE_LABELS,
         triage_public_labels=PUBLIC_STATE_LABELS,
         triage_action_labels=ACTION_LABELS,
+        bulk_action_labels=bulk.ACTION_LABELS,
         can_see_queue=can_see_queue,
         can_moderate=can_moderate,
     )
@@ -166,6 +171,7 @@ def _section_ids(tree, chosen: QueueFilter) -> QueueFilter:
 @bp.get("/rounds/<int:round_id>/queue")
 @require(is_moderator)
 def queue(round_id: int):
+    shown_at = utcnow()
     round_ = _round(round_id)
     chosen, problems = QueueFilter.from_args(request.args)
     tree = load_tree(db.session, round_.version, text=False)
@@ -179,6 +185,8 @@ def queue(round_id: int):
     args = {k: v for k, v in request.args.to_dict(flat=False).items() if k != "page"}
     return render_template(
         "moderation/queue.html",
+        shown_at=shown_at.isoformat(),
+        bulk_actions=bulk.BULK_ACTIONS,
         row_tags=tags.tags_of(db.session, [row.observation.id for row in page.rows]),
         all_tags=_live_tags(),
         round=round_,
@@ -370,3 +378,117 @@ def tag_observation(observation_id: int):
             _("Tags saved."),
         )
     return redirect(url_for(".show_observation", observation_id=observation_id), 303)
+
+
+# Bulk actions ------------------------------------------------------------------------------
+
+
+def _selection(form) -> dict[int, int]:
+    """``item`` values are ``<observation id>:<lock version the page showed>``."""
+    selection = {}
+    for value in form.getlist("item")[: bulk.BULK_MAX + 1]:
+        observation_id, _sep, lock = value.partition(":")
+        if not (observation_id.isdigit() and lock.isdigit()) or len(value) > 20:
+            abort(400)
+        selection[int(observation_id)] = int(lock)
+    return selection
+
+
+def _shown_at(raw: str | None):
+    try:
+        moment = datetime.fromisoformat((raw or "")[:40])
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+@bp.post("/rounds/<int:round_id>/bulk")
+@require(is_moderator)
+def bulk_action(round_id: int):
+    """Preview, then (with ``confirm=yes``, the preview page's button) apply: no JavaScript
+    needed, and nothing changes unless every item can change."""
+    round_ = _round(round_id)
+    form = request.form
+    if not BulkForm().validate_on_submit():
+        abort(400)
+    chosen, _problems = QueueFilter.from_args(form)
+    back = url_for(".queue", round_id=round_id, **_filter_args(form))
+    everything = form.get("bulk_scope") == "filter"
+    expected = form.get("expected", "")
+    tag_id = form.get("bulk_tag_id", "")
+    arguments = dict(
+        action=form.get("bulk_action", ""),
+        actor=current_user,
+        selection=None if everything else _selection(form),
+        chosen=_section_ids(load_tree(db.session, round_.version, text=False), chosen)
+        if everything
+        else None,
+        shown_at=_shown_at(form.get("shown_at")),
+        expected=int(expected) if expected.isdigit() and len(expected) < 9 else None,
+        tag_id=int(tag_id) if tag_id.isdigit() and len(tag_id) < 10 else None,
+        reason=form.get("bulk_reason"),
+    )
+    confirmed = form.get("confirm") == "yes"
+    try:
+        plan = bulk.plan_bulk(db.session, round_, apply=confirmed, **arguments)
+    except ModerationError as error:
+        db.session.rollback()
+        flash(str(error.message), "danger")
+        return redirect(back, 303)
+    if plan.applied:
+        db.session.commit()
+        flash(
+            ngettext(
+                "%(num)d observation changed.", "%(num)d observations changed.", len(plan.to_change)
+            )
+            + " "
+            + ngettext("%(num)d was already so.", "%(num)d were already so.", len(plan.unchanged)),
+            "success",
+        )
+        return redirect(back, 303)
+    db.session.rollback()
+    carried = [
+        (key, value)
+        for key in form
+        if key not in ("csrf_token", "confirm")
+        for value in form.getlist(key)
+    ]
+    tag = db.session.get(Tag, arguments["tag_id"]) if arguments["tag_id"] else None
+    return render_template(
+        "moderation/bulk_preview.html",
+        round=round_,
+        plan=plan,
+        tag=tag,
+        reason=arguments["reason"],
+        carried=carried,
+        back=back,
+        confirmed=confirmed,
+        shown_max=bulk.SHOWN_MAX,
+    ), (409 if confirmed else 200)
+
+
+def _filter_args(form) -> dict:
+    return {
+        key: form.getlist(key)
+        for key in FILTER_KEYS
+        if form.getlist(key) and any(form.getlist(key))
+    }
+
+
+#: The queue's query-string keys (what a bulk form carries back to the queue).
+FILTER_KEYS = (
+    "q",
+    "state",
+    "section",
+    "kind",
+    "organisation_kind",
+    "group_id",
+    "zone_id",
+    "channel",
+    "late",
+    "has_attachments",
+    "tag_id",
+    "sort",
+    "per_page",
+    "page",
+)

@@ -52,6 +52,18 @@ def test_search_open_and_triage(page, db, queue_round):
     page.get_by_role("button", name="Salva le etichette").click()
     assert "Ciclabilità" in page.locator(".current-tags").inner_text()
     assert_accessible(page)
+
+    # Tag both observations at once: preview, then apply (plain forms, no script needed).
+    page.goto(f"/moderation/rounds/{queue_round.id}/queue")
+    for label in page.locator("table.queue tbody label.form-check-label").all():
+        label.click()
+    page.get_by_label("Azione", exact=True).select_option("tag")
+    page.get_by_label("Etichetta (per aggiungerla o toglierla)").select_option(label="Ciclabilità")
+    page.get_by_role("button", name="Anteprima").click()
+    assert "1 osservazione cambierà" in page.locator(".bulk-summary").inner_text()
+    assert_accessible(page)
+    page.get_by_role("button", name="Applica").click()
+    assert "1 osservazione modificata" in page.locator("main").inner_text()
     page.set_viewport_size({"width": 320, "height": 800})
     page.goto(f"/moderation/rounds/{queue_round.id}/queue")
     # The page's content fits (wide tables scroll inside their own box); the header's account
