@@ -5,6 +5,7 @@ from app.api.models import ApiToken, IdempotencyRecord
 from app.core.audit import AuditEntry
 from app.moderation.models import (
     AttachmentText,
+    InternalNote,
     ObservationTag,
     SearchDocument,
     Tag,
@@ -39,6 +40,7 @@ __all__ = [
     "AuditEntry",
     "Group",
     "IdempotencyRecord",
+    "InternalNote",
     "Invitation",
     "InvitationState",
     "LoginFailure",

@@ -7,7 +7,14 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
-from app.moderation.models import COLOUR_LABELS, NAME_MAX, PALETTE, REASON_MAX, TRIAGE_ACTIONS
+from app.moderation.models import (
+    COLOUR_LABELS,
+    NAME_MAX,
+    NOTE_MAX,
+    PALETTE,
+    REASON_MAX,
+    TRIAGE_ACTIONS,
+)
 from app.plans.forms import LockField
 from app.rounds.forms import MultiCheckboxField
 
@@ -51,3 +58,9 @@ class ObservationTagsForm(FlaskForm):
 
 class BulkForm(FlaskForm):
     """Only the CSRF check: the bulk fields are read by the view (lists of items, a filter)."""
+
+
+class NoteForm(FlaskForm):
+    body = TextAreaField(
+        _l("Internal note (staff only)"), validators=[InputRequired(), Length(max=NOTE_MAX)]
+    )

@@ -299,3 +299,22 @@ COLOUR_LABELS = {
     "slate": _l("slate grey"),
     "orange": _l("dark orange"),
 }
+
+
+NOTE_MAX = 5_000
+
+
+class InternalNote(Base):
+    """A staff member's note on an observation: for staff only, never on a public page, in an
+    export or an e-mail (nothing outside ``moderation`` reads this table)."""
+
+    __tablename__ = "internal_notes"
+    __table_args__ = (CheckConstraint("body <> ''", name="body_not_empty"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author: Mapped[User] = relationship(lazy="joined")

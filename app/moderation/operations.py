@@ -177,3 +177,25 @@ def reindex(session: Session, *, commit, batch: int = 200) -> dict:
         last = chunk[-1].id
         commit()
         session.expunge_all()
+
+
+# Internal notes ----------------------------------------------------------------------------
+
+
+def add_note(session: Session, observation: Observation, *, author: User, body: str):
+    """A note for staff on one observation (the audit entry names it by id, never its text)."""
+    from app.moderation.models import NOTE_MAX, InternalNote
+    from app.moderation.permissions import can_read_notes
+
+    if not can_read_notes(author):
+        raise ModerationError(_l("Internal notes are for staff only."))
+    body = (body or "").strip()
+    if not body:
+        raise ModerationError(_l("Write the note."), "body")
+    if len(body) > NOTE_MAX:
+        raise ModerationError(_l("A note has at most %(n)d characters.", n=NOTE_MAX), "body")
+    note = InternalNote(observation_id=observation.id, author_id=author.id, body=body)
+    session.add(note)
+    session.flush()
+    record(session, "note.added", actor=author, obj=observation, note_id=note.id)
+    return note

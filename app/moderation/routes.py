@@ -23,6 +23,7 @@ from app.moderation import bulk, operations, queries, search, tags
 from app.moderation.forms import (
     BulkForm,
     MergeForm,
+    NoteForm,
     ObservationTagsForm,
     TagEditForm,
     ThemeForm,
@@ -35,6 +36,7 @@ from app.moderation.models import (
     STATE_LABELS,
     TRANSITIONS,
     TRIAGE_ACTIONS,
+    InternalNote,
     ModerationError,
     ObservationTag,
     Tag,
@@ -42,7 +44,12 @@ from app.moderation.models import (
     Triage,
     TriageTransition,
 )
-from app.moderation.permissions import can_manage_tags, can_moderate, can_see_queue
+from app.moderation.permissions import (
+    can_manage_tags,
+    can_moderate,
+    can_read_notes,
+    can_see_queue,
+)
 from app.moderation.queries import QueueFilter
 from app.observations.models import Observation
 from app.plans.tree import load_tree
@@ -112,6 +119,14 @@ def show_observation(observation_id: int):
         actions=actions if can_moderate(current_user, triage.observation.round) else [],
         form=form,
         current_tags=tags.tags_of(db.session, [observation_id])[observation_id],
+        notes=db.session.scalars(
+            select(InternalNote)
+            .where(InternalNote.observation_id == observation_id)
+            .order_by(InternalNote.created_at, InternalNote.id)
+        ).all()
+        if can_read_notes(current_user)
+        else [],
+        note_form=NoteForm(),
         all_tags=_live_tags(),
         family_labels=FAMILY_LABELS,
     )
@@ -492,3 +507,23 @@ FILTER_KEYS = (
     "per_page",
     "page",
 )
+
+
+# Internal notes ----------------------------------------------------------------------------
+
+
+@bp.post("/observations/<int:observation_id>/notes")
+@require(is_moderator)
+def add_note(observation_id: int):
+    triage = _triage(observation_id)
+    form = NoteForm()
+    if not form.validate_on_submit():
+        flash(_("Write the note (at most 5,000 characters)."), "danger")
+    else:
+        commit_or_refuse(
+            lambda: operations.add_note(
+                db.session, triage.observation, author=current_user, body=form.body.data
+            ),
+            _("Note added. Only staff can read it."),
+        )
+    return redirect(url_for(".show_observation", observation_id=observation_id) + "#notes", 303)

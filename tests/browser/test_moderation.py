@@ -51,6 +51,9 @@ def test_search_open_and_triage(page, db, queue_round):
     page.locator("label.form-check-label", has_text="Ciclabilità").click()
     page.get_by_role("button", name="Salva le etichette").click()
     assert "Ciclabilità" in page.locator(".current-tags").inner_text()
+    page.get_by_label("Nota interna (solo personale)").fill("Sentire l'ufficio mobilità")
+    page.get_by_role("button", name="Aggiungi la nota").click()
+    assert "Sentire l'ufficio mobilità" in page.locator(".internal-note").inner_text()
     assert_accessible(page)
 
     # Tag both observations at once: preview, then apply (plain forms, no script needed).
