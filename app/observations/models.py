@@ -8,6 +8,8 @@ unique and gap-free within its round. Withdrawal is recorded, never a deletion.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
@@ -28,7 +30,7 @@ from sqlalchemy.orm import Mapped, Session, deferred, mapped_column, relationshi
 from app.accounts.models import User
 from app.core.db import Base, UTCDateTime, enum_type, utcnow
 from app.core.refusals import Refusal
-from app.plans.models import Paragraph, Section
+from app.plans.anchors import AnchorMixin, Target, anchor_constraints  # noqa: F401 (Target)
 from app.rounds.models import Round
 from app.stakeholders.models import Organisation
 
@@ -43,13 +45,6 @@ class ObservationState(enum.StrEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"
     WITHDRAWN = "withdrawn"
-
-
-class Target(enum.StrEnum):
-    PLAN = "plan"
-    SECTION = "section"
-    PARAGRAPH = "paragraph"
-    PASSAGE = "passage"
 
 
 class Channel(enum.StrEnum):
@@ -81,7 +76,7 @@ class OutsideWindowError(ObservationError):
     """The round does not take observations at this moment."""
 
 
-class Observation(Base):
+class Observation(AnchorMixin, Base):
     __tablename__ = "observations"
     __table_args__ = (
         UniqueConstraint("round_id", "protocol_number"),
@@ -94,19 +89,7 @@ class Observation(Base):
         CheckConstraint(
             "(state = 'withdrawn') = (withdrawn_at IS NOT NULL)", name="withdrawn_at_iff_withdrawn"
         ),
-        CheckConstraint(
-            "(target = 'plan' AND section_id IS NULL AND paragraph_id IS NULL)"
-            " OR (target = 'section' AND section_id IS NOT NULL AND paragraph_id IS NULL)"
-            " OR (target IN ('paragraph', 'passage') AND paragraph_id IS NOT NULL)",
-            name="target_matches_anchor",
-        ),
-        CheckConstraint(
-            "(target = 'passage') = (quote_text IS NOT NULL)", name="quote_iff_passage"
-        ),
-        CheckConstraint(
-            "quote_start IS NULL OR (quote_start >= 0 AND quote_end > quote_start)",
-            name="quote_offsets_ordered",
-        ),
+        *anchor_constraints(),
         CheckConstraint(
             "state = 'draft' OR kind <> 'amendment' OR proposed_text IS NOT NULL",
             name="amendment_has_proposed_text",
@@ -129,13 +112,6 @@ class Observation(Base):
     kind: Mapped[ObservationKind] = mapped_column(
         enum_type(ObservationKind, "kind"), default=ObservationKind.OBSERVATION
     )
-    target: Mapped[Target] = mapped_column(enum_type(Target, "target"), default=Target.PLAN)
-    section_id: Mapped[int | None] = mapped_column(ForeignKey("plan_sections.id"))
-    paragraph_id: Mapped[int | None] = mapped_column(ForeignKey("plan_paragraphs.id"), index=True)
-    #: The quoted passage, exactly as in the paragraph's plain text, and where it is.
-    quote_text: Mapped[str | None] = mapped_column(Text)
-    quote_start: Mapped[int | None] = mapped_column(Integer)
-    quote_end: Mapped[int | None] = mapped_column(Integer)
     #: For amendments: the replacement text proposed for the passage or paragraph.
     proposed_text: Mapped[str | None] = mapped_column(Text)
     title: Mapped[str] = mapped_column(String(300), default="")
@@ -172,11 +148,14 @@ class Observation(Base):
     round: Mapped[Round] = relationship(lazy="joined")
     organisation: Mapped[Organisation | None] = relationship(lazy="joined")
     author: Mapped[User] = relationship(lazy="joined")
-    section: Mapped[Section | None] = relationship()
-    paragraph: Mapped[Paragraph | None] = relationship()
     corrects: Mapped[Observation | None] = relationship(remote_side=[id])
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="observation", order_by="Attachment.id", cascade="all, delete-orphan"
+    )
+    #: Its numbered points (read only from here: a point changing is not the observation
+    #: changing, so the immutability guard never sees it).
+    points: Mapped[list[Point]] = relationship(
+        viewonly=True, order_by="Point.number", lazy="select"
     )
 
     @property
@@ -206,6 +185,80 @@ class Attachment(Base):
     observation: Mapped[Observation] = relationship(back_populates="attachments")
 
 
+class PointState(enum.StrEnum):
+    ACTIVE = "active"
+    #: Taken back by moderation (merged into another, or split differently): the row and its
+    #: number stay, so a number once given is never given again.
+    RETIRED = "retired"
+
+
+class Point(AnchorMixin, Base):
+    """One numbered part of a registered observation (``PSM2019-0042/3``), with its own anchor.
+
+    Every registered observation has point 1, with the observation's anchor, from the
+    transaction that registers it; moderation may split it into more. What a point says is a
+    character range of the observation's plain text (``excerpt_start``/``excerpt_end``), a
+    moderator's summary, or both. Points are never deleted and their numbers never reused: a
+    point taken back is retired. Unlike the observation, a point changes (optimistic lock).
+    """
+
+    __tablename__ = "points"
+    __table_args__ = (
+        UniqueConstraint("observation_id", "number"),
+        CheckConstraint("number >= 1", name="number_positive"),
+        *anchor_constraints(),
+        CheckConstraint(
+            "(excerpt_start IS NULL) = (excerpt_end IS NULL)", name="excerpt_range_complete"
+        ),
+        CheckConstraint(
+            "excerpt_start IS NULL OR (excerpt_start >= 0 AND excerpt_end > excerpt_start)",
+            name="excerpt_range_ordered",
+        ),
+        CheckConstraint(
+            "excerpt_start IS NOT NULL OR summary IS NOT NULL", name="excerpt_or_summary"
+        ),
+        CheckConstraint(
+            "(state = 'retired') = (retired_at IS NOT NULL)", name="retired_at_iff_retired"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id"))
+    #: 1, 2, 3… within the observation, never reused.
+    number: Mapped[int] = mapped_column(Integer)
+    #: The part of the observation's ``body_text`` this point is, as character offsets.
+    excerpt_start: Mapped[int | None] = mapped_column(Integer)
+    excerpt_end: Mapped[int | None] = mapped_column(Integer)
+    #: A moderator's summary of the point, when the excerpt alone does not say it.
+    summary: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[PointState] = mapped_column(
+        enum_type(PointState, "state"), default=PointState.ACTIVE
+    )
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+    observation: Mapped[Observation] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def label(self) -> str:
+        """E.g. ``PSM2019-0042/3``: the observation's protocol number and the point's."""
+        return f"{self.observation.protocol_code}/{self.number}"
+
+    @property
+    def excerpt(self) -> str | None:
+        """The words of the observation this point is (None when it is only a summary)."""
+        if self.excerpt_start is None:
+            return None
+        return self.observation.body_text[self.excerpt_start : self.excerpt_end]
+
+    def __repr__(self) -> str:
+        return f"<Point {self.id} {self.observation_id}/{self.number}>"
+
+
 # Immutability once submitted ---------------------------------------------------------------
 
 #: What may still change on a submitted observation: withdrawal, and bookkeeping.
@@ -216,6 +269,34 @@ _MUTABLE_AFTER_SUBMISSION = {
     "updated_at",
     "lock_version",
 }
+
+
+#: The one exception the guard allows beyond withdrawal: erasing personal data a person asked to
+#: have erased (GDPR art. 17). Only under :func:`erasing`, and only blanking these columns (None,
+#: or "" where the column is not nullable); the erasure's own record (who asked, when, on what
+#: grounds, what was erased) belongs in its side table, never on this row.
+ERASABLE_AFTER_SUBMISSION = frozenset(
+    {"signatory", "title", "body_html", "body_text", "proposed_text", "withdrawal_reason"}
+)
+_ERASING = "erasing_observations"
+
+
+@contextmanager
+def erasing(session: Session, observation: Observation) -> Iterator[None]:
+    """Let the flushes inside this block blank the erasable columns of ``observation``."""
+    ids = session.info.setdefault(_ERASING, set())
+    ids.add(observation.id)
+    try:
+        yield
+    finally:
+        ids.discard(observation.id)
+
+
+def _erased_only(session: Session, obj: Observation, changed: set[str]) -> bool:
+    """Whether every change is an allowed erasure of this observation."""
+    if obj.id not in session.info.get(_ERASING, ()) or not changed <= ERASABLE_AFTER_SUBMISSION:
+        return False
+    return all(getattr(obj, name) in (None, "") for name in changed)
 
 
 def _stored_state(obj: Observation) -> ObservationState | None:
@@ -249,7 +330,8 @@ def _refuse_changes_to_submitted(session: Session, flush_context, instances) -> 
     for obj in session.dirty:
         if isinstance(obj, Observation) and _locked(obj) and session.is_modified(obj):
             changed = {a.key for a in inspect(obj).attrs if a.history.has_changes()}
-            if changed - _MUTABLE_AFTER_SUBMISSION:
+            content = changed - _MUTABLE_AFTER_SUBMISSION
+            if content and not _erased_only(session, obj, content):
                 raise ImmutableObservationError(refused)
             if "state" in changed and not (
                 _stored_state(obj) is ObservationState.SUBMITTED
@@ -261,6 +343,8 @@ def _refuse_changes_to_submitted(session: Session, flush_context, instances) -> 
             raise ImmutableObservationError(
                 _l("A submitted observation is never deleted: it can be withdrawn.")
             )
+        if isinstance(obj, Point):
+            raise ObservationError(_l("A point is never deleted: it can be retired."))
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, Attachment):
             if obj in session.dirty and not session.is_modified(obj):

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Role, User
@@ -36,16 +35,18 @@ from app.observations.models import (
     ObservationKind,
     ObservationState,
     OutsideWindowError,
+    Point,
     Target,
 )
-from app.plans.models import Paragraph, Section
+from app.plans import anchors
+from app.plans.anchors import Anchor
 from app.plans.text import clean_html, plain_text
 from app.rounds.eligibility import organisation_is_eligible, user_may_submit
 from app.rounds.models import ProtocolCounter, Round, RoundState
 from app.stakeholders.models import Organisation
 
 TITLE_MAX = 300
-QUOTE_MAX = 5_000
+QUOTE_MAX = anchors.QUOTE_MAX
 
 
 class ChangedMeanwhile(ObservationError):
@@ -59,27 +60,6 @@ class AlreadySubmitted(Exception):
     def __init__(self, observation: Observation):
         super().__init__(observation.protocol_code)
         self.observation = observation
-
-
-@dataclass(frozen=True)
-class Anchor:
-    target: Target
-    section: Section | None = None
-    paragraph: Paragraph | None = None
-    quote_text: str | None = None
-    quote_start: int | None = None
-    quote_end: int | None = None
-
-    @classmethod
-    def of(cls, observation: Observation) -> Anchor:
-        return cls(**{name: getattr(observation, name) for name in ANCHOR_FIELDS})
-
-    def fields(self) -> dict:
-        """The observation's columns this anchor fills."""
-        return {name: getattr(self, name) for name in ANCHOR_FIELDS}
-
-
-ANCHOR_FIELDS = ("target", "section", "paragraph", "quote_text", "quote_start", "quote_end")
 
 
 # Text typed in a form ----------------------------------------------------------------------
@@ -105,61 +85,14 @@ def html_as_text(fragment: str) -> str:
 # Anchors -----------------------------------------------------------------------------------
 
 
-def resolve_anchor(
-    session: Session,
-    round_: Round,
-    *,
-    section_key: str | None = None,
-    paragraph_key: str | None = None,
-    quote: str | None = None,
-    start: int | None = None,
-    end: int | None = None,
-) -> Anchor:
-    """Where an observation points, checked against the round's version of the text."""
-    version_id = round_.plan_version_id
-    if paragraph_key:
-        paragraph = session.scalar(
-            select(Paragraph).where(
-                Paragraph.version_id == version_id, Paragraph.key == paragraph_key
-            )
-        )
-        if paragraph is None:
-            raise ObservationError(_l("This paragraph is not in the text of this round."), "anchor")
-        if quote is None or not quote.strip():
-            return Anchor(Target.PARAGRAPH, paragraph.section, paragraph)
-        start, end = _locate_quote(paragraph.text, quote, start, end)
-        return Anchor(
-            Target.PASSAGE, paragraph.section, paragraph, paragraph.text[start:end], start, end
-        )
-    if section_key:
-        section = session.scalar(
-            select(Section).where(Section.version_id == version_id, Section.key == section_key)
-        )
-        if section is None:
-            raise ObservationError(_l("This section is not in the text of this round."), "anchor")
-        return Anchor(Target.SECTION, section)
-    return Anchor(Target.PLAN)
-
-
-def _locate_quote(text: str, quote: str, start: int | None, end: int | None) -> tuple[int, int]:
-    """The offsets of the quoted passage in the paragraph's plain text.
-
-    The offsets sent by the browser are trusted only if they point at exactly the quoted words;
-    otherwise the passage is searched for (its first occurrence, spacing ignored at the ends).
-    """
-    if len(quote) > QUOTE_MAX:
-        raise ObservationError(_l("The quoted passage is too long."), "anchor")
-    offsets_fit = start is not None and end is not None and 0 <= start < end <= len(text)
-    if offsets_fit and text[start:end] == quote:
-        return start, end
-    wanted = quote.strip()
-    found = text.find(wanted) if wanted else -1
-    if found < 0:
-        raise ObservationError(
-            _l("The quoted passage is not in the paragraph: select it again in the text."),
-            "anchor",
-        )
-    return found, found + len(wanted)
+def resolve_anchor(session: Session, round_: Round, **keys) -> Anchor:
+    """Where an observation points (``section_key``, ``paragraph_key``, ``quote``, ``start``,
+    ``end``, as :func:`app.plans.anchors.resolve` takes them), checked against the round's
+    version of the text."""
+    try:
+        return anchors.resolve(session, round_.plan_version_id, **keys)
+    except anchors.AnchorError as error:
+        raise ObservationError(error.message, error.field) from None
 
 
 # Drafts ------------------------------------------------------------------------------------
@@ -421,6 +354,7 @@ def _register(
             )
         raise AlreadySubmitted(stored)
     session.refresh(observation)
+    session.add(first_point(observation))
     record(
         session,
         "observation.submitted",
@@ -436,6 +370,19 @@ def _register(
     on_registered(session, observation, now=now)
     if send_receipt:
         _queue_receipt(session, observation)
+
+
+def first_point(observation: Observation) -> Point:
+    """Point 1 of a registered observation: its anchor, and the whole of its text."""
+    length = len(observation.body_text or "")
+    return Point(
+        observation=observation,
+        number=1,
+        **Anchor.of(observation).fields(),
+        excerpt_start=0 if length else None,
+        excerpt_end=length or None,
+        summary=None if length else observation.title,
+    )
 
 
 def _queue_receipt(session: Session, observation: Observation) -> None:

@@ -9,6 +9,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from flask import current_app
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
@@ -16,6 +17,9 @@ from app import create_app
 from app.core.db import modelled
 from app.extensions import db
 from config import TestConfig
+
+#: The migration that gives registered observations their point 1.
+POINTS_REVISION = "779d1c99085b"
 
 
 @pytest.fixture
@@ -71,3 +75,93 @@ def test_every_migration_goes_down_and_up_again(migration_app):
     assert tables == set()
     flask_migrate.upgrade()
     assert set(db.metadata.tables) <= set(inspect(db.engine).get_table_names())
+
+
+def _upgrade_to_parent_of(revision: str) -> None:
+    script = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
+    flask_migrate.upgrade(revision=script.get_revision(revision).down_revision)
+
+
+def test_registered_observations_get_point_one_from_the_migration(migration_app):
+    """Data written before the points migration: it gives each registered observation point 1
+    with its anchor and whole text, and drafts none."""
+    from datetime import UTC, datetime, timedelta
+
+    _upgrade_to_parent_of(POINTS_REVISION)
+    tables = db.metadata.tables
+    now = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    with db.engine.begin() as connection:
+
+        def add(table, **values):
+            return connection.execute(tables[table].insert().values(**values)).inserted_primary_key[
+                0
+            ]
+
+        user = add("users", email="referente@example.org", display_name="Referente")
+        plan = add("plans", slug="psm", title="Piano", owner="Città metropolitana")
+        version = add("plan_versions", plan_id=plan, number=1, label="Bozza")
+        section = add("plan_sections", version_id=version, key="s1", position=0, title="Uno")
+        paragraph = add(
+            "plan_paragraphs",
+            version_id=version,
+            section_id=section,
+            key="p1",
+            position=0,
+            html="<p>Il testo del piano.</p>",
+            text="Il testo del piano.",
+        )
+        connection.execute(
+            text("UPDATE plan_versions SET status = 'frozen', frozen_at = :t WHERE id = :v"),
+            {"t": now, "v": version},
+        )
+        round_ = add(
+            "rounds",
+            plan_version_id=version,
+            title="Consultazione",
+            opens_at=now,
+            closes_at=now + timedelta(days=10),
+            protocol_prefix="PSM2019",
+        )
+
+        def observation(number, state="submitted", **anchor):
+            return add(
+                "observations",
+                round_id=round_,
+                author_id=user,
+                state=state,
+                protocol_number=number,
+                protocol_code=number and f"PSM2019-{number:04d}",
+                submitted_at=number and now,
+                withdrawn_at=now if state == "withdrawn" else None,
+                title="Titolo",
+                body_html="<p>Sei parole di testo qui presenti.</p>",
+                body_text="Sei parole di testo qui presenti.",
+                **anchor,
+            )
+
+        passage = observation(
+            1,
+            target="passage",
+            section_id=section,
+            paragraph_id=paragraph,
+            quote_text="testo del",
+            quote_start=3,
+            quote_end=12,
+        )
+        withdrawn = observation(2, state="withdrawn", target="section", section_id=section)
+        observation(None, state="draft")
+    flask_migrate.upgrade(revision=POINTS_REVISION)
+    with db.engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT observation_id, number, target, section_id, paragraph_id, quote_text, "
+                "quote_start, quote_end, excerpt_start, excerpt_end, summary, state "
+                "FROM points ORDER BY observation_id"
+            )
+        ).all()
+    length = len("Sei parole di testo qui presenti.")
+    assert [tuple(row) for row in rows] == [
+        (passage, 1, "passage", section, paragraph, "testo del", 3, 12, 0, length, None, "active"),
+        (withdrawn, 1, "section", section, None, None, None, None, 0, length, None, "active"),
+    ]
+    flask_migrate.upgrade()
