@@ -4,7 +4,7 @@ Every observation registered before this migration gets its triage row (received
 first row of its history, as registration writes them from now on.
 
 Revision ID: 63c819fdc45f
-Revises: b7e06df6f507
+Revises: 779d1c99085b
 Create Date: 2026-12-01 21:58:53.334031
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '63c819fdc45f'
-down_revision = 'b7e06df6f507'
+down_revision = '779d1c99085b'
 branch_labels = None
 depends_on = None
 
