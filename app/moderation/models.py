@@ -318,3 +318,30 @@ class InternalNote(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     author: Mapped[User] = relationship(lazy="joined")
+
+
+# Points: tags and assignment ---------------------------------------------------------------
+
+
+class PointTag(Base):
+    """A tag on one point of an observation."""
+
+    __tablename__ = "point_tags"
+
+    point_id: Mapped[int] = mapped_column(ForeignKey("points.id"), primary_key=True)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id"), primary_key=True, index=True)
+    tagged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    tagged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PointAssignment(Base):
+    """A point given to a plan editor to decide (a point may have several)."""
+
+    __tablename__ = "point_assignments"
+
+    point_id: Mapped[int] = mapped_column(ForeignKey("points.id"), primary_key=True)
+    editor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    editor: Mapped[User] = relationship(foreign_keys=[editor_id])

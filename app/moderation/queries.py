@@ -16,8 +16,14 @@ from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session, contains_eager, lazyload
 
 from app.moderation import search
-from app.moderation.models import ObservationTag, Triage, TriageState
-from app.observations.models import Attachment, Channel, Observation, ObservationKind
+from app.moderation.models import (
+    ObservationTag,
+    PointAssignment,
+    PointTag,
+    Triage,
+    TriageState,
+)
+from app.observations.models import Attachment, Channel, Observation, ObservationKind, Point
 from app.rounds.models import Round
 from app.stakeholders.models import Organisation, OrganisationKind, group_memberships
 
@@ -62,6 +68,8 @@ class QueueFilter:
     late: bool | None = None
     has_attachments: bool | None = None
     tag_id: int | None = None
+    #: Observations with a point given to this editor.
+    assignee_id: int | None = None
     words: tuple[str, ...] = ()
     sort: str = "waiting"
 
@@ -96,7 +104,7 @@ class QueueFilter:
         values["kind"] = choice("kind", ObservationKind)
         values["organisation_kind"] = choice("organisation_kind", OrganisationKind)
         values["channel"] = choice("channel", Channel)
-        for name in ("group_id", "zone_id", "tag_id"):
+        for name in ("group_id", "zone_id", "tag_id", "assignee_id"):
             values[name] = _bounded_int(args.get(name), problems)
         section = args.get("section", "")
         if section == "general":
@@ -167,11 +175,24 @@ def queue_select(session: Session, round_: Round, chosen: QueueFilter) -> Select
     if chosen.has_attachments is not None:
         has = _has_attachments()
         query = query.where(has if chosen.has_attachments else ~has)
-    if chosen.tag_id is not None:
+    if chosen.tag_id is not None:  # on the observation, or on one of its points
         query = query.where(
             exists().where(
                 ObservationTag.observation_id == Observation.id,
                 ObservationTag.tag_id == chosen.tag_id,
+            )
+            | exists().where(
+                PointTag.point_id == Point.id,
+                Point.observation_id == Observation.id,
+                PointTag.tag_id == chosen.tag_id,
+            )
+        )
+    if chosen.assignee_id is not None:
+        query = query.where(
+            exists().where(
+                PointAssignment.point_id == Point.id,
+                Point.observation_id == Observation.id,
+                PointAssignment.editor_id == chosen.assignee_id,
             )
         )
     if chosen.words:

@@ -16,10 +16,10 @@ from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from app.core.db import utcnow
-from app.core.permissions import is_moderator, require
+from app.core.permissions import is_editor, is_moderator, require
 from app.core.templating import add_nav_item
 from app.extensions import db
-from app.moderation import bulk, operations, queries, search, tags
+from app.moderation import bulk, operations, points, queries, search, tags
 from app.moderation.forms import (
     BulkForm,
     MergeForm,
@@ -51,7 +51,7 @@ from app.moderation.permissions import (
     can_see_queue,
 )
 from app.moderation.queries import QueueFilter
-from app.observations.models import Observation
+from app.observations.models import Observation, Point
 from app.plans.tree import load_tree
 from app.rounds.models import Round
 from app.stakeholders.labels import KIND_LABELS
@@ -60,6 +60,9 @@ from app.stakeholders.models import Group, Zone
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 
 add_nav_item("moderation.list_tags", _l("Tags"), can_manage_tags, prefix="moderation")
+add_nav_item(
+    "moderation.my_assignments", _l("My assignments"), is_editor, prefix="moderation.my_assignments"
+)
 
 
 @bp.record_once
@@ -111,6 +114,7 @@ def show_observation(observation_id: int):
     ).all()
     actions = [action for action in TRIAGE_ACTIONS if triage.state in TRANSITIONS[action][0]]
     form = TriageForm(lock_version=triage.lock_version)
+    observation_points = points.active_points(db.session, [observation_id])[observation_id]
     return render_template(
         "moderation/observation.html",
         triage=triage,
@@ -127,6 +131,10 @@ def show_observation(observation_id: int):
         if can_read_notes(current_user)
         else [],
         note_form=NoteForm(),
+        points=observation_points,
+        point_tags=points.point_tags_of(db.session, [p.id for p in observation_points]),
+        assignees=points.assignees_of(db.session, [p.id for p in observation_points]),
+        editors=points.editors(db.session),
         all_tags=_live_tags(),
         family_labels=FAMILY_LABELS,
     )
@@ -203,6 +211,7 @@ def queue(round_id: int):
         shown_at=shown_at.isoformat(),
         bulk_actions=bulk.BULK_ACTIONS,
         row_tags=tags.tags_of(db.session, [row.observation.id for row in page.rows]),
+        editors=points.editors(db.session),
         all_tags=_live_tags(),
         round=round_,
         chosen=chosen,
@@ -503,6 +512,7 @@ FILTER_KEYS = (
     "late",
     "has_attachments",
     "tag_id",
+    "assignee_id",
     "sort",
     "per_page",
     "page",
@@ -527,3 +537,71 @@ def add_note(observation_id: int):
             _("Note added. Only staff can read it."),
         )
     return redirect(url_for(".show_observation", observation_id=observation_id) + "#notes", 303)
+
+
+# Points ------------------------------------------------------------------------------------
+
+
+def _point(point_id: int) -> tuple[Triage, Point]:
+    point = db.session.get(Point, point_id)
+    if point is None:
+        abort(404)
+    return _triage(point.observation_id), point
+
+
+def _ids(name: str) -> list[int]:
+    values = request.form.getlist(name)[:200]
+    if not all(v.isdigit() and len(v) < 10 for v in values):
+        abort(400)
+    return [int(v) for v in values]
+
+
+def _lock() -> int | None:
+    raw = request.form.get("lock_version", "")
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+
+
+@bp.post("/points/<int:point_id>/tags")
+@require(is_moderator)
+def tag_point(point_id: int):
+    triage, point = _point(point_id)
+    if not BulkForm().validate_on_submit():
+        abort(400)
+    commit_or_refuse(
+        lambda: points.set_point_tags(
+            db.session, triage, point, _ids("tags"), actor=current_user, seen_lock=_lock()
+        ),
+        _("Tags of %(label)s saved.", label=point.label),
+    )
+    return redirect(
+        url_for(".show_observation", observation_id=point.observation_id) + f"#point-{point.id}",
+        303,
+    )
+
+
+@bp.post("/points/<int:point_id>/assignees")
+@require(is_moderator)
+def assign_point(point_id: int):
+    triage, point = _point(point_id)
+    if not BulkForm().validate_on_submit():
+        abort(400)
+    commit_or_refuse(
+        lambda: points.set_assignees(
+            db.session, triage, point, _ids("editors"), actor=current_user, seen_lock=_lock()
+        ),
+        _("Assignment of %(label)s saved.", label=point.label),
+    )
+    return redirect(
+        url_for(".show_observation", observation_id=point.observation_id) + f"#point-{point.id}",
+        303,
+    )
+
+
+@bp.get("/assignments")
+@require(is_editor)
+def my_assignments():
+    return render_template(
+        "moderation/assignments.html",
+        counts=points.assignment_counts(db.session, current_user),
+        points=points.my_points(db.session, current_user),
+    )

@@ -1,5 +1,5 @@
-"""Full-text search over what a round received: title, body, proposed text and the text of the
-attachments (read once, at registration).
+"""Full-text search over what a round received: title, body, proposed text, the points'
+summaries and the text of the attachments (read once, at registration).
 
 The same behaviour on both databases, by construction:
 
@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from app.core.db import utcnow
 from app.moderation.models import AttachmentText, ModerationError, SearchDocument, TextStatus
 from app.observations.files import DOCX, ODT, PDF
-from app.observations.models import Attachment, Observation
+from app.observations.models import Attachment, Observation, Point
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +212,11 @@ def index_observation(session: Session, observation: Observation) -> SearchDocum
         .where(Attachment.observation_id == observation.id)
         .order_by(Attachment.id)
     ).all()
+    summaries = session.scalars(
+        select(Point.summary).where(
+            Point.observation_id == observation.id, Point.summary.is_not(None)
+        )
+    ).all()
     parts = [
         observation.protocol_code or "",
         observation.title,
@@ -219,6 +224,7 @@ def index_observation(session: Session, observation: Observation) -> SearchDocum
         observation.proposed_text or "",
         observation.quote_text or "",
         *attachment_texts,
+        *summaries,
     ]
     document = fold("\n".join(p for p in parts if p))
     row = session.get(SearchDocument, observation.id)

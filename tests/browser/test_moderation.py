@@ -19,6 +19,7 @@ def queue_round(db, make_round, make_comune, make_referent, make_observation, ma
     make_observation(round_, referent, title="Mobilità ciclabile", body_html="<p>Piste</p>")
     make_observation(round_, referent, title="Verde urbano", body_html="<p>Alberi</p>")
     make_user(Role.MODERATOR, email="moderatrice@example.org", name="Mara Moderatrice")
+    make_user(Role.EDITOR, email="redattore@example.org", name="Remo Redattore")
     return round_
 
 
@@ -48,8 +49,8 @@ def test_search_open_and_triage(page, db, queue_round):
     page.go_back()
     page.goto(f"/moderation/rounds/{queue_round.id}/queue?q=mobilita")
     page.locator("table.queue tbody tr").first.get_by_role("link").click()
-    page.locator("label.form-check-label", has_text="Ciclabilità").click()
-    page.get_by_role("button", name="Salva le etichette").click()
+    page.locator("label[for^='tag-']", has_text="Ciclabilità").click()
+    page.get_by_role("button", name="Salva le etichette", exact=True).click()
     assert "Ciclabilità" in page.locator(".current-tags").inner_text()
     page.get_by_label("Nota interna (solo personale)").fill("Sentire l'ufficio mobilità")
     page.get_by_role("button", name="Aggiungi la nota").click()
@@ -67,6 +68,23 @@ def test_search_open_and_triage(page, db, queue_round):
     assert_accessible(page)
     page.get_by_role("button", name="Applica").click()
     assert "1 osservazione modificata" in page.locator("main").inner_text()
+
+    # Admit the other letter and give its point 1 to a plan editor, who finds it in their list.
+    page.goto(f"/moderation/rounds/{queue_round.id}/queue?q=verde")
+    page.locator("table.queue tbody tr").first.get_by_role("link").click()
+    page.get_by_role("button", name="Ammetti").click()
+    page.locator("label.form-check-label", has_text="Remo Redattore").click()
+    page.get_by_role("button", name="Salva l'assegnazione").click()
+    assert "Remo Redattore" in page.locator(".point-assignees").inner_text()
+    assert "assegnata" in page.locator(".triage-state").inner_text()
+    assert_accessible(page)
+    page.context.clear_cookies()
+    log_in(page, "redattore@example.org", PASSWORD)
+    page.get_by_role("link", name="Le mie assegnazioni").first.click()
+    assert "/1" in page.locator(".my-points").inner_text()
+    assert_accessible(page)
+    page.context.clear_cookies()
+    log_in(page, "moderatrice@example.org", PASSWORD)
     page.set_viewport_size({"width": 320, "height": 800})
     page.goto(f"/moderation/rounds/{queue_round.id}/queue")
     # The page's content fits (wide tables scroll inside their own box); the header's account
