@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Role, User, UserRole
@@ -27,7 +27,7 @@ from app.moderation.models import (
     TriageState,
 )
 from app.moderation.permissions import can_moderate
-from app.moderation.tags import usable_tags
+from app.moderation.tags import grouped, sync_links, usable_tags
 from app.observations.models import Observation, Point, PointState
 from app.rounds.models import Round
 
@@ -64,17 +64,14 @@ def set_point_tags(
 ) -> dict[str, list[int]]:
     _check(triage, point, actor, seen_lock)
     now = now or utcnow()
-    wanted = {tag.id for tag in usable_tags(session, tag_ids)}
-    current = set(session.scalars(select(PointTag.tag_id).where(PointTag.point_id == point.id)))
-    added, removed = sorted(wanted - current), sorted(current - wanted)
-    for tag_id in added:
-        session.add(
-            PointTag(point_id=point.id, tag_id=tag_id, tagged_by_id=actor.id, tagged_at=now)
-        )
-    if removed:
-        session.execute(
-            delete(PointTag).where(PointTag.point_id == point.id, PointTag.tag_id.in_(removed))
-        )
+    added, removed = sync_links(
+        session,
+        PointTag,
+        {"point_id": point.id},
+        "tag_id",
+        {tag.id for tag in usable_tags(session, tag_ids)},
+        {"tagged_by_id": actor.id, "tagged_at": now},
+    )
     if added or removed:
         triage.changed_at = now
         operations.flush_guarded(session)
@@ -117,24 +114,14 @@ def set_assignees(
         raise ModerationError(_l("Points are given to plan editors only."), "editors")
     if wanted and triage.state not in (TriageState.ADMISSIBLE, TriageState.ASSIGNED):
         raise ModerationError(_l("Admit the observation before assigning its points."))
-    current = set(
-        session.scalars(
-            select(PointAssignment.editor_id).where(PointAssignment.point_id == point.id)
-        )
+    added, removed = sync_links(
+        session,
+        PointAssignment,
+        {"point_id": point.id},
+        "editor_id",
+        wanted,
+        {"assigned_by_id": actor.id, "assigned_at": now},
     )
-    added, removed = sorted(wanted - current), sorted(current - wanted)
-    for editor_id in added:
-        session.add(
-            PointAssignment(
-                point_id=point.id, editor_id=editor_id, assigned_by_id=actor.id, assigned_at=now
-            )
-        )
-    if removed:
-        session.execute(
-            delete(PointAssignment).where(
-                PointAssignment.point_id == point.id, PointAssignment.editor_id.in_(removed)
-            )
-        )
     if not (added or removed):
         return {"added": [], "removed": []}
     triage.changed_at = now
@@ -156,27 +143,26 @@ def set_assignees(
 
 def assignees_of(session: Session, point_ids: Iterable[int]) -> dict[int, list[User]]:
     ids = list(point_ids)
-    result: dict[int, list[User]] = {i: [] for i in ids}
-    if ids:
-        for assignment in session.scalars(
-            select(PointAssignment).where(PointAssignment.point_id.in_(ids))
-        ):
-            result[assignment.point_id].append(assignment.editor)
-    return result
+    return grouped(
+        session,
+        select(PointAssignment.point_id, User)
+        .join(User, User.id == PointAssignment.editor_id)
+        .where(PointAssignment.point_id.in_(ids))
+        .order_by(User.display_name, User.id),
+        ids,
+    )
 
 
 def point_tags_of(session: Session, point_ids: Iterable[int]) -> dict[int, list[Tag]]:
     ids = list(point_ids)
-    result: dict[int, list[Tag]] = {i: [] for i in ids}
-    if ids:
-        for point_id, tag in session.execute(
-            select(PointTag.point_id, Tag)
-            .join(Tag, Tag.id == PointTag.tag_id)
-            .where(PointTag.point_id.in_(ids))
-            .order_by(Tag.family, Tag.name_key)
-        ):
-            result[point_id].append(tag)
-    return result
+    return grouped(
+        session,
+        select(PointTag.point_id, Tag)
+        .join(Tag, Tag.id == PointTag.tag_id)
+        .where(PointTag.point_id.in_(ids))
+        .order_by(Tag.family, Tag.name_key),
+        ids,
+    )
 
 
 # My assignments ----------------------------------------------------------------------------

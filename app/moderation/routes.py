@@ -561,39 +561,39 @@ def _lock() -> int | None:
     return int(raw) if raw.isdigit() and len(raw) < 10 else None
 
 
-@bp.post("/points/<int:point_id>/tags")
-@require(is_moderator)
-def tag_point(point_id: int):
+def _point_change(point_id: int, change, success: str):
+    """Tags or editors of one point: ``change(triage, point, ids, seen_lock)``."""
     triage, point = _point(point_id)
     if not BulkForm().validate_on_submit():
         abort(400)
     commit_or_refuse(
-        lambda: points.set_point_tags(
-            db.session, triage, point, _ids("tags"), actor=current_user, seen_lock=_lock()
-        ),
-        _("Tags of %(label)s saved.", label=point.label),
+        lambda: change(triage, point, seen_lock=_lock()), success % {"label": point.label}
     )
-    return redirect(
-        url_for(".show_observation", observation_id=point.observation_id) + f"#point-{point.id}",
-        303,
+    anchor = f"#point-{point.id}"
+    return redirect(url_for(".show_observation", observation_id=point.observation_id) + anchor, 303)
+
+
+@bp.post("/points/<int:point_id>/tags")
+@require(is_moderator)
+def tag_point(point_id: int):
+    return _point_change(
+        point_id,
+        lambda triage, point, seen_lock: points.set_point_tags(
+            db.session, triage, point, _ids("tags"), actor=current_user, seen_lock=seen_lock
+        ),
+        _("Tags of %(label)s saved."),
     )
 
 
 @bp.post("/points/<int:point_id>/assignees")
 @require(is_moderator)
 def assign_point(point_id: int):
-    triage, point = _point(point_id)
-    if not BulkForm().validate_on_submit():
-        abort(400)
-    commit_or_refuse(
-        lambda: points.set_assignees(
-            db.session, triage, point, _ids("editors"), actor=current_user, seen_lock=_lock()
+    return _point_change(
+        point_id,
+        lambda triage, point, seen_lock: points.set_assignees(
+            db.session, triage, point, _ids("editors"), actor=current_user, seen_lock=seen_lock
         ),
-        _("Assignment of %(label)s saved.", label=point.label),
-    )
-    return redirect(
-        url_for(".show_observation", observation_id=point.observation_id) + f"#point-{point.id}",
-        303,
+        _("Assignment of %(label)s saved."),
     )
 
 

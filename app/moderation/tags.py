@@ -232,6 +232,35 @@ def _touch(session: Session, observation_ids: Iterable[int], now: datetime) -> N
             triage.changed_at = now
 
 
+# Link tables (tags on observations and points, editors on points) ---------------------------
+
+
+def sync_links(
+    session: Session, model, owner: dict, member: str, wanted: Iterable[int], extra: dict
+) -> tuple[list[int], list[int]]:
+    """Make the ``model`` rows of ``owner`` (column → value) hold exactly the ``wanted``
+    values in column ``member``; new rows get ``extra`` too. Returns (added, removed)."""
+    conditions = [getattr(model, name) == value for name, value in owner.items()]
+    column = getattr(model, member)
+    current = set(session.scalars(select(column).where(*conditions)))
+    wanted = set(wanted)
+    added, removed = sorted(wanted - current), sorted(current - wanted)
+    for value in added:
+        session.add(model(**owner, **{member: value}, **extra))
+    if removed:
+        session.execute(delete(model).where(*conditions, column.in_(removed)))
+    return added, removed
+
+
+def grouped(session: Session, statement, ids: Iterable[int]) -> dict[int, list]:
+    """``statement`` selects (id, thing) for ``ids``: the things of each id, in order."""
+    result: dict[int, list] = {i: [] for i in ids}
+    if result:
+        for key, thing in session.execute(statement):
+            result[key].append(thing)
+    return result
+
+
 # Tagging -----------------------------------------------------------------------------------
 
 
@@ -264,26 +293,14 @@ def set_tags(
         raise ModerationError(_l("You may not do this in this round."))
     check_lock(triage, seen_lock)
     now = now or utcnow()
-    wanted = {tag.id for tag in usable_tags(session, tag_ids)}
-    current = set(
-        session.scalars(
-            select(ObservationTag.tag_id).where(ObservationTag.observation_id == observation.id)
-        )
+    added, removed = sync_links(
+        session,
+        ObservationTag,
+        {"observation_id": observation.id},
+        "tag_id",
+        {tag.id for tag in usable_tags(session, tag_ids)},
+        {"tagged_by_id": actor.id, "tagged_at": now},
     )
-    added, removed = sorted(wanted - current), sorted(current - wanted)
-    for tag_id in added:
-        session.add(
-            ObservationTag(
-                observation_id=observation.id, tag_id=tag_id, tagged_by_id=actor.id, tagged_at=now
-            )
-        )
-    if removed:
-        session.execute(
-            delete(ObservationTag).where(
-                ObservationTag.observation_id == observation.id,
-                ObservationTag.tag_id.in_(removed),
-            )
-        )
     if added or removed:
         triage.changed_at = now
         flush_guarded(session)
@@ -301,15 +318,11 @@ def set_tags(
 def tags_of(session: Session, observation_ids: Iterable[int]) -> dict[int, list[Tag]]:
     """The tags of each observation (one statement for a whole page)."""
     ids = list(observation_ids)
-    result: dict[int, list[Tag]] = {i: [] for i in ids}
-    if not ids:
-        return result
-    rows = session.execute(
+    return grouped(
+        session,
         select(ObservationTag.observation_id, Tag)
         .join(Tag, Tag.id == ObservationTag.tag_id)
         .where(ObservationTag.observation_id.in_(ids))
-        .order_by(Tag.family, Tag.name_key)
-    ).all()
-    for observation_id, tag in rows:
-        result[observation_id].append(tag)
-    return result
+        .order_by(Tag.family, Tag.name_key),
+        ids,
+    )
