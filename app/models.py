@@ -1,6 +1,13 @@
 """Every domain's models, imported in one place so that Alembic and create_app see them all."""
 
-from app.accounts.models import LoginFailure, PasswordToken, Role, User, UserRole
+from app.accounts.models import (
+    LoginThrottle,
+    PasswordToken,
+    Role,
+    User,
+    UserRole,
+    UserSession,
+)
 from app.api.models import ApiToken, IdempotencyRecord
 from app.core.audit import AuditEntry
 from app.moderation.models import (
@@ -45,7 +52,7 @@ __all__ = [
     "InternalNote",
     "Invitation",
     "InvitationState",
-    "LoginFailure",
+    "LoginThrottle",
     "Observation",
     "ObservationTag",
     "Organisation",
@@ -70,6 +77,7 @@ __all__ = [
     "TriageTransition",
     "User",
     "UserRole",
+    "UserSession",
     "Zone",
     "group_memberships",
 ]

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from math import ceil
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session, contains_eager, lazyload
 
+from app.core.i18n import lazy_gettext as _l
 from app.moderation import search
 from app.moderation.models import (
     ObservationTag,

@@ -8,7 +8,6 @@ from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -16,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from app.core.db import utcnow
+from app.core.i18n import lazy_gettext as _l
 from app.core.permissions import is_editor, is_moderator, require
 from app.core.templating import add_nav_item
 from app.extensions import db

@@ -24,11 +24,11 @@ import re
 import unicodedata
 import zipfile
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from app.core.db import utcnow
+from app.core.i18n import lazy_gettext as _l
 from app.moderation.models import AttachmentText, ModerationError, SearchDocument, TextStatus
 from app.observations.files import DOCX, ODT, PDF
 from app.observations.models import Attachment, Observation, Point

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
@@ -29,6 +28,7 @@ from sqlalchemy.orm import Mapped, Session, deferred, mapped_column, relationshi
 
 from app.accounts.models import User
 from app.core.db import Base, UTCDateTime, enum_type, utcnow
+from app.core.i18n import lazy_gettext as _l
 from app.core.refusals import Refusal
 from app.plans.anchors import AnchorMixin, Target, anchor_constraints  # noqa: F401 (Target)
 from app.rounds.models import Round

@@ -13,11 +13,11 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, Text, select
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, relationship
 
 from app.core.db import enum_type
+from app.core.i18n import lazy_gettext as _l
 from app.core.refusals import Refusal
 from app.plans.models import Paragraph, Section
 

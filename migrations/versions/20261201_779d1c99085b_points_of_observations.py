@@ -1,7 +1,7 @@
 """points of observations, and point 1 of every registered observation
 
 Revision ID: 779d1c99085b
-Revises: b7e06df6f507
+Revises: ca151225dd77
 Create Date: 2026-12-01 22:00:46.010331
 
 Every observation already registered (submitted or withdrawn) gets point 1 with its own anchor
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '779d1c99085b'
-down_revision = 'b7e06df6f507'
+down_revision = 'ca151225dd77'
 branch_labels = None
 depends_on = None
 
