@@ -81,6 +81,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.api.blueprints import admin_bp as api_tokens_bp
     from app.api.blueprints import bp as api_bp
     from app.core.routes import bp as core_bp
+    from app.moderation.routes import bp as moderation_bp
     from app.notifications.routes import bp as outbox_bp
     from app.observations.routes import bp as observations_bp
     from app.plans.routes import bp as plans_bp
@@ -98,6 +99,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(stakeholders_bp)
     app.register_blueprint(plans_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(moderation_bp)
 
 
 def _register_cli(app: Flask) -> None:
@@ -105,6 +107,7 @@ def _register_cli(app: Flask) -> None:
     from app.cli import demo_cli, worker_cli
     from app.core.audit_cli import audit_cli
     from app.core.i18n_cli import i18n_cli
+    from app.moderation.cli import moderation_cli
     from app.notifications.cli import outbox_cli
     from app.rounds.cli import rounds_cli
     from app.stakeholders.cli import orgs_cli
@@ -117,3 +120,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(worker_cli)
     app.cli.add_command(orgs_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(moderation_cli)

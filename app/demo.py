@@ -212,4 +212,9 @@ def load_demo(session: Session) -> list[str]:
     created.extend(load_demo_plan(session))
     created.extend(load_demo_round(session))
     created.extend(load_demo_observation(session, referent_email="referente@comune-rho.example"))
+    from app.moderation.tags import seed_tags
+
+    seeded = seed_tags(session)
+    if any(seeded.values()):
+        created.append("tags: {policy_areas} policy areas, {zones} zones".format(**seeded))
     return created

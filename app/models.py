@@ -10,6 +10,17 @@ from app.accounts.models import (
 )
 from app.api.models import ApiToken, IdempotencyRecord
 from app.core.audit import AuditAddress, AuditChainHead, AuditEntry
+from app.moderation.models import (
+    AttachmentText,
+    InternalNote,
+    ObservationTag,
+    PointAssignment,
+    PointTag,
+    SearchDocument,
+    Tag,
+    Triage,
+    TriageTransition,
+)
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.observations.models import Attachment, Observation, Point
 from app.plans.models import (
@@ -34,15 +45,18 @@ from app.stakeholders.models import (
 __all__ = [
     "ApiToken",
     "Attachment",
+    "AttachmentText",
     "AuditAddress",
     "AuditChainHead",
     "AuditEntry",
     "Group",
     "IdempotencyRecord",
+    "InternalNote",
     "Invitation",
     "InvitationState",
     "LoginThrottle",
     "Observation",
+    "ObservationTag",
     "Organisation",
     "OrganisationKind",
     "OutboxMessage",
@@ -54,10 +68,16 @@ __all__ = [
     "PlanImport",
     "PlanVersion",
     "Point",
+    "PointAssignment",
+    "PointTag",
     "ProtocolCounter",
     "Role",
     "Round",
+    "SearchDocument",
     "Section",
+    "Tag",
+    "Triage",
+    "TriageTransition",
     "User",
     "UserRole",
     "UserSession",

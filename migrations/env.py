@@ -93,6 +93,9 @@ def run_migrations_online():
 
     conf_args = current_app.extensions["migrate"].configure_args
     conf_args.setdefault("render_item", render_item)
+    from app.core.db import modelled  # full-text search structures are the migrations' own
+
+    conf_args.setdefault("include_name", modelled)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

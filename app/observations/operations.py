@@ -409,6 +409,9 @@ def _register(
         late=late,
         digest=fingerprint,
     )
+    from app.moderation.operations import on_registered  # moderation builds on observations
+
+    on_registered(session, observation, now=now)
     if send_receipt:
         _queue_receipt(session, observation)
 

@@ -592,4 +592,11 @@ def track():
         if found is None:
             status = 404
             flash(_("No observation matches this protocol number and code."), "danger")
-    return render_template("observations/track.html", form=form, observation=found), status
+    triage = None
+    if found is not None:
+        from app.moderation.models import Triage  # moderation builds on observations
+
+        triage = db.session.get(Triage, found.id)
+    return render_template(
+        "observations/track.html", form=form, observation=found, triage=triage
+    ), status

@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
+from app.core.db import modelled
 from app.extensions import db
 from config import TestConfig
 
@@ -57,7 +58,8 @@ def test_upgrade_head_matches_the_models(migration_app):
     flask_migrate.upgrade()
     with db.engine.connect() as connection:
         context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "render_as_batch": True}
+            connection,
+            opts={"compare_type": True, "render_as_batch": True, "include_name": modelled},
         )
         differences = compare_metadata(context, db.metadata)
     assert differences == []

@@ -1,0 +1,1 @@
+"""Moderation: triage of what a round received, search, tags, bulk actions, internal notes."""

@@ -1,0 +1,201 @@
+"""What moderators do to what a round received. Functions flush but never commit: the caller
+commits once per request, and a :class:`~app.moderation.models.ModerationError` (a refusal)
+means the caller rolls back, so nothing is half done.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.accounts.models import User
+from app.core.audit import record
+from app.core.db import utcnow
+from app.core.i18n import lazy_gettext as _l
+from app.moderation import search
+from app.moderation.models import (
+    REASON_MAX,
+    TRANSITIONS,
+    Conflict,
+    ModerationError,
+    Triage,
+    TriageState,
+    TriageTransition,
+)
+from app.moderation.permissions import TRANSITION_PERMISSIONS
+from app.observations.models import Observation, ObservationState
+
+CHANGED_MEANWHILE = _l(
+    "Someone else changed this observation after you opened the page: nothing was changed. "
+    "Look at it again and repeat what you meant to do."
+)
+
+
+# Registration ------------------------------------------------------------------------------
+
+
+def on_registered(session: Session, observation: Observation, *, now: datetime) -> Triage:
+    """Open the triage of an observation being registered, read its attachments' text and
+    index it for search (in the registering transaction)."""
+    triage = Triage(
+        observation_id=observation.id,
+        state=TriageState.RECEIVED,
+        changed_at=now,
+        changed_by_id=None,
+    )
+    session.add(triage)
+    session.add(
+        TriageTransition(
+            observation_id=observation.id,
+            action="receive",
+            from_state=None,
+            to_state=TriageState.RECEIVED,
+            actor_id=None,
+            occurred_at=now,
+        )
+    )
+    session.flush()
+    search.read_attachments(session, observation)
+    search.index_observation(session, observation)
+    return triage
+
+
+# Transitions -------------------------------------------------------------------------------
+
+
+def check_lock(triage: Triage, seen_lock: int | None) -> None:
+    """Refuse when the page the request came from showed an older (or no) version."""
+    if seen_lock is None or seen_lock != triage.lock_version:
+        raise Conflict(CHANGED_MEANWHILE)
+
+
+def flush_guarded(session: Session) -> None:
+    """Flush; a row changed by someone else in between (a stale UPDATE) is a conflict."""
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict(CHANGED_MEANWHILE) from None
+
+
+def transition(
+    session: Session,
+    triage: Triage,
+    action: str,
+    *,
+    actor: User,
+    seen_lock: int | None,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> TriageTransition:
+    """Take a triage action on one observation, recorded in its history and the audit trail."""
+    if action not in TRANSITIONS:
+        raise ModerationError(_l("This action is not possible."))
+    observation = triage.observation
+    if not TRANSITION_PERMISSIONS[action](actor, observation.round):
+        raise ModerationError(_l("You may not do this in this round."))
+    check_lock(triage, seen_lock)
+    return _move(session, triage, action, actor=actor, reason=reason, now=now or utcnow())
+
+
+def clean_reason(reason: str | None) -> str:
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ModerationError(_l("Say why it is not admissible: the author reads it."), "reason")
+    if len(reason) > REASON_MAX:
+        raise ModerationError(
+            _l("The reason is longer than %(n)d characters.", n=REASON_MAX), "reason"
+        )
+    return reason
+
+
+def _move(
+    session: Session,
+    triage: Triage,
+    action: str,
+    *,
+    actor: User,
+    reason: str | None,
+    now: datetime,
+) -> TriageTransition:
+    """The transition itself, once permission and lock are checked (bulk actions share it)."""
+    observation = triage.observation
+    if observation.state is not ObservationState.SUBMITTED:
+        raise ModerationError(
+            _l("%(code)s was withdrawn by its author.", code=observation.protocol_code)
+        )
+    given = clean_reason(reason) if action == "reject" else None
+    before, after = triage.move(action)
+    triage.reason = given
+    triage.changed_at = now
+    triage.changed_by_id = actor.id
+    step = TriageTransition(
+        observation_id=observation.id,
+        action=action,
+        from_state=before,
+        to_state=after,
+        actor_id=actor.id,
+        occurred_at=now,
+        reason=given,
+    )
+    session.add(step)
+    flush_guarded(session)
+    record(
+        session,
+        f"triage.{action}",
+        actor=actor,
+        obj=observation,
+        round_id=observation.round_id,
+        from_state=before.value,
+        to_state=after.value,
+        transition_id=step.id,
+    )
+    return step
+
+
+def reindex(session: Session, *, commit, batch: int = 200) -> dict:
+    """Bring every registered observation's search document up to date (after an upgrade:
+    attachments registered before search existed are read now, once). Commits per batch."""
+    from sqlalchemy import select
+
+    counts = {"observations": 0, "attachments": 0}
+    last = 0
+    while True:
+        chunk = session.scalars(
+            select(Observation)
+            .where(Observation.state != ObservationState.DRAFT, Observation.id > last)
+            .order_by(Observation.id)
+            .limit(batch)
+        ).all()
+        if not chunk:
+            return counts
+        for observation in chunk:
+            counts["attachments"] += len(search.read_attachments(session, observation))
+            search.index_observation(session, observation)
+            counts["observations"] += 1
+        last = chunk[-1].id
+        commit()
+        session.expunge_all()
+
+
+# Internal notes ----------------------------------------------------------------------------
+
+
+def add_note(session: Session, observation: Observation, *, author: User, body: str):
+    """A note for staff on one observation (the audit entry names it by id, never its text)."""
+    from app.moderation.models import NOTE_MAX, InternalNote
+    from app.moderation.permissions import can_read_notes
+
+    if not can_read_notes(author):
+        raise ModerationError(_l("Internal notes are for staff only."))
+    body = (body or "").strip()
+    if not body:
+        raise ModerationError(_l("Write the note."), "body")
+    if len(body) > NOTE_MAX:
+        raise ModerationError(_l("A note has at most %(n)d characters.", n=NOTE_MAX), "body")
+    note = InternalNote(observation_id=observation.id, author_id=author.id, body=body)
+    session.add(note)
+    session.flush()
+    record(session, "note.added", actor=author, obj=observation, note_id=note.id)
+    return note

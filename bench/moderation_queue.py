@@ -1,0 +1,166 @@
+"""The moderation queue of a round with 10,000 observations (server time and SQL statements,
+unfiltered, filtered and searched), and a bulk tag of 1,000 observations.
+
+    .venv/bin/python bench/moderation_queue.py [--observations 10000] [--db sqlite|postgresql]
+
+Builds the round as bench/round_page.py does (observations bulk-inserted), gives every
+observation its triage row and search document as registration would (one INSERT … SELECT
+each; a tenth of them mention "mobilità"), then requests the queue pages through the WSGI test
+client and times ``bulk.plan_bulk`` (preview, then apply) on 1,000 ticked observations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.deadline_rush import PASSWORD, Database  # noqa: E402
+from bench.round_page import build  # noqa: E402
+
+
+def prepare(app, round_id: int) -> None:
+    from sqlalchemy import text
+
+    from app.accounts.models import Role
+    from app.accounts.operations import create_user
+    from app.extensions import db
+
+    with app.app_context():
+        db.session.execute(
+            text(
+                "INSERT INTO triage (observation_id, state, changed_at, lock_version)"
+                " SELECT id, 'received', submitted_at, 1 FROM observations WHERE round_id = :r"
+            ),
+            {"r": round_id},
+        )
+        db.session.execute(
+            text(
+                "INSERT INTO search_documents (observation_id, round_id, document, updated_at)"
+                " SELECT id, round_id, CASE WHEN id % 10 = 0"
+                " THEN 'mobilita sostenibile e piste ciclabili' ELSE 'verde urbano e scuole' END,"
+                " submitted_at FROM observations WHERE round_id = :r"
+            ),
+            {"r": round_id},
+        )
+        create_user(
+            db.session,
+            email="mod@bench.example",
+            display_name="Mod",
+            roles={Role.MODERATOR},
+            organisation=None,
+            password=PASSWORD,
+            send_welcome=False,
+        )
+        db.session.commit()
+
+
+def measure(app, path: str, repeat: int) -> tuple[float, int]:
+    from sqlalchemy import event
+
+    from app.extensions import db
+    from tests.fixtures.factories import login
+
+    client = app.test_client()
+    login(client, "mod@bench.example", password=PASSWORD)
+    with app.app_context():
+        engine = db.engine
+    counter = {"n": 0}
+
+    def count(*_args, **_kwargs):
+        counter["n"] += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    times, statements = [], []
+    try:
+        for _ in range(repeat):
+            counter["n"] = 0
+            started = time.perf_counter()
+            response = client.get(path)
+            times.append(time.perf_counter() - started)
+            statements.append(counter["n"])
+            assert response.status_code == 200, response.status_code
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return statistics.median(times), max(statements)
+
+
+def bulk_tag(app, round_id: int, count: int) -> tuple[float, float]:
+    from sqlalchemy import select
+
+    from app.accounts.models import User
+    from app.extensions import db
+    from app.moderation import bulk, tags
+    from app.moderation.models import Triage
+    from app.observations.models import Observation
+    from app.rounds.models import Round
+
+    with app.app_context():
+        actor = db.session.scalar(select(User).where(User.email == "mod@bench.example"))
+        theme = tags.create_theme(db.session, name="Mobilità", colour="blue", actor=actor)
+        db.session.commit()
+        selection = dict(
+            db.session.execute(
+                select(Triage.observation_id, Triage.lock_version)
+                .join(Observation, Observation.id == Triage.observation_id)
+                .where(Observation.round_id == round_id)
+                .limit(count)
+            ).all()
+        )
+        round_ = db.session.get(Round, round_id)
+        times = []
+        for apply in (False, True):
+            started = time.perf_counter()
+            plan = bulk.plan_bulk(
+                db.session,
+                round_,
+                action="tag",
+                actor=actor,
+                selection=selection,
+                tag_id=theme.id,
+                apply=apply,
+            )
+            db.session.commit()
+            times.append(time.perf_counter() - started)
+        assert plan.applied and len(plan.to_change) == count
+        return times[0], times[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--observations", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    database = Database(args.db)
+    try:
+        app, round_id, _section = build(database.url, 30, args.observations)
+        prepare(app, round_id)
+        base = f"/moderation/rounds/{round_id}/queue"
+        print(f"moderation queue: db={args.db} observations={args.observations}")
+        for label, query in [
+            ("unfiltered", ""),
+            (
+                "filtered (state, kind, late, attachments)",
+                "?state=received&kind=observation&late=no&has_attachments=no",
+            ),
+            ("searched ('mobilità')", "?q=mobilit%C3%A0"),
+            ("last page, sorted by organisation", "?sort=organisation&page=200"),
+        ]:
+            seconds, statements = measure(app, base + query, args.repeat)
+            print(f"  {label}: median {seconds * 1000:.0f} ms, {statements} SQL statements")
+        preview, applied = bulk_tag(app, round_id, 1_000)
+        print(
+            f"  bulk tag of 1,000: preview {preview * 1000:.0f} ms, apply {applied * 1000:.0f} ms"
+        )
+    finally:
+        database.drop()
+
+
+if __name__ == "__main__":
+    main()

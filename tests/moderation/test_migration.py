@@ -1,0 +1,103 @@
+"""The moderation migrations give what was registered before them what registration gives now
+(triage, history, search document)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import flask_migrate
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+
+from app.core.db import utcnow
+from app.extensions import db
+from app.observations.models import Observation, ObservationState
+from app.plans import operations as plans
+from app.plans.models import Audience
+from app.rounds import operations as rounds
+from tests.core.test_migrations import empty_database, migration_app  # noqa: F401 - fixtures
+from tests.fixtures.plans import SMALL_TEXT, specs_from
+
+TRIAGE_REVISION = "63c819fdc45f"
+
+
+def _before(app, revision: str) -> str:
+    script = ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config())
+    return script.get_revision(revision).down_revision
+
+
+def _observations_before_moderation(app):
+    """A round with one registered and one draft observation, written by the older schema."""
+    from app.accounts import operations as accounts
+    from app.accounts.models import Role
+
+    flask_migrate.upgrade(revision=_before(app, TRIAGE_REVISION))
+    session = db.session
+    user = accounts.create_user(
+        session,
+        email="m@example.org",
+        display_name="M",
+        roles=(Role.MODERATOR,),
+        organisation=None,
+        password=None,
+        send_welcome=False,
+    )
+    plan = plans.create_plan(
+        session, title="Piano", slug="piano", owner="Città", audience=Audience.PUBLIC
+    )
+    version = plans.build_version(
+        session, plan, label="Bozza", predecessor=None, specs=specs_from(SMALL_TEXT)
+    )
+    version.freeze()
+    now = utcnow()
+    round_ = rounds.create_round(
+        session,
+        version=version,
+        title="C",
+        instructions="",
+        opens_at=now - timedelta(days=1),
+        closes_at=now + timedelta(days=1),
+        protocol_prefix="M",
+        accept_late=False,
+        citizens_eligible=False,
+        reminder_days=0,
+        groups=(),
+        zones=(),
+        kinds=(),
+        actor=None,
+    )
+    registered = Observation(
+        round=round_,
+        author=user,
+        title="Vecchia",
+        body_html="<p>Ciclabile</p>",
+        body_text="Ciclabile",
+        state=ObservationState.SUBMITTED,
+        protocol_number=1,
+        protocol_code="M-0001",
+        submitted_at=now,
+    )
+    draft = Observation(round=round_, author=user, title="Bozza")
+    session.add_all([registered, draft])
+    session.commit()
+    return registered.id, draft.id
+
+
+def test_observations_registered_before_get_their_triage(migration_app):  # noqa: F811
+    registered, draft = _observations_before_moderation(migration_app)
+    db.session.remove()
+    flask_migrate.upgrade()
+    with db.engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT observation_id, state, lock_version FROM triage")
+        ).all()
+        history = connection.execute(
+            text("SELECT observation_id, from_state, to_state FROM triage_transitions")
+        ).all()
+        documents = connection.execute(
+            text("SELECT observation_id, document FROM search_documents")
+        ).all()
+    assert [tuple(r) for r in rows] == [(registered, "received", 1)]
+    assert [tuple(r) for r in history] == [(registered, None, "received")]
+    assert draft not in {r[0] for r in rows}
+    assert [tuple(r) for r in documents] == [(registered, "m-0001\nvecchia\nciclabile")]
