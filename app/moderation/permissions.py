@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.permissions import is_editor, is_moderator, is_staff
+from app.core.permissions import is_editor, is_moderator, is_staff, register
 from app.rounds.models import Round, RoundState
 
 #: States of a round in which its observations can be triaged (a concluded round is read-only).
@@ -45,3 +45,5 @@ TRANSITION_PERMISSIONS = {
     "unassign": can_moderate,
     "decide": can_decide,
 }
+
+register(can_see_queue, can_moderate, can_decide, can_read_notes, can_manage_tags)

@@ -17,6 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from app.core.db import utcnow
 from app.core.i18n import lazy_gettext as _l
 from app.core.permissions import is_editor, is_moderator, require
+from app.core.refusals import commit_or_refuse
 from app.core.templating import add_nav_item
 from app.extensions import db
 from app.moderation import bulk, operations, points, queries, search, tags
@@ -77,18 +78,13 @@ def _template_helpers(state) -> None:
     )
 
 
-def commit_or_refuse(change: Callable[[], object], success: str) -> bool:
-    """Run an operation and commit once; on a refusal roll back (nothing is half done) and
-    say why. Returns whether it was committed."""
-    try:
+def _apply(change: Callable[[], object], success: str) -> bool:
+    """Run an operation through core's commit_or_refuse and say it was done (or why not)."""
+    with commit_or_refuse() as attempt:
         change()
-    except ModerationError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
-        return False
-    db.session.commit()
-    flash(success, "success")
-    return True
+    if attempt.done:
+        flash(success, "success")
+    return attempt.done
 
 
 def _triage(observation_id: int) -> Triage:
@@ -149,7 +145,7 @@ def triage_observation(observation_id: int):
         flash(_("This action is not possible."), "danger")
         return redirect(url_for(".show_observation", observation_id=observation_id), 303)
     action = form.chosen_action()
-    commit_or_refuse(
+    _apply(
         lambda: operations.transition(
             db.session,
             triage,
@@ -272,7 +268,7 @@ def list_tags():
 def create_tag():
     form = ThemeForm()
     if form.validate_on_submit():
-        done = commit_or_refuse(
+        done = _apply(
             lambda: tags.create_theme(
                 db.session, name=form.name.data, colour=form.colour.data, actor=current_user
             ),
@@ -297,7 +293,7 @@ def seed_tags():
     def run():
         counts.update(tags.seed_tags(db.session, actor=current_user))
 
-    commit_or_refuse(run, _("Policy areas and zones are up to date."))
+    _apply(run, _("Policy areas and zones are up to date."))
     return redirect(url_for(".list_tags"), 303)
 
 
@@ -321,7 +317,7 @@ def edit_tag(tag_id: int):
     tag = _tag(tag_id)
     form = TagEditForm(obj=tag) if request.method == "GET" else TagEditForm()
     if request.method == "POST" and form.validate_on_submit():
-        done = commit_or_refuse(
+        done = _apply(
             lambda: tags.update_tag(
                 db.session,
                 tag,
@@ -369,7 +365,7 @@ def merge_tag(tag_id: int):
             preview=preview,
             form=form,
         )
-    done = commit_or_refuse(
+    done = _apply(
         lambda: tags.merge_tags(
             db.session,
             source,
@@ -391,7 +387,7 @@ def tag_observation(observation_id: int):
     if not form.validate_on_submit():
         flash(_("One of the tags chosen no longer exists."), "danger")
     else:
-        commit_or_refuse(
+        _apply(
             lambda: tags.set_tags(
                 db.session,
                 triage,
@@ -453,14 +449,13 @@ def bulk_action(round_id: int):
         reason=form.get("bulk_reason"),
     )
     confirmed = form.get("confirm") == "yes"
-    try:
+    with commit_or_refuse() as attempt:
         plan = bulk.plan_bulk(db.session, round_, apply=confirmed, **arguments)
-    except ModerationError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
+        if not plan.applied:
+            attempt.discard()  # a preview, or a plan that found items in the way: nothing written
+    if attempt.refusal is not None:
         return redirect(back, 303)
-    if plan.applied:
-        db.session.commit()
+    if attempt.done:
         flash(
             ngettext(
                 "%(num)d observation changed.", "%(num)d observations changed.", len(plan.to_change)
@@ -470,7 +465,6 @@ def bulk_action(round_id: int):
             "success",
         )
         return redirect(back, 303)
-    db.session.rollback()
     carried = [
         (key, value)
         for key in form
@@ -530,7 +524,7 @@ def add_note(observation_id: int):
     if not form.validate_on_submit():
         flash(_("Write the note (at most 5,000 characters)."), "danger")
     else:
-        commit_or_refuse(
+        _apply(
             lambda: operations.add_note(
                 db.session, triage.observation, author=current_user, body=form.body.data
             ),
@@ -566,9 +560,7 @@ def _point_change(point_id: int, change, success: str):
     triage, point = _point(point_id)
     if not BulkForm().validate_on_submit():
         abort(400)
-    commit_or_refuse(
-        lambda: change(triage, point, seen_lock=_lock()), success % {"label": point.label}
-    )
+    _apply(lambda: change(triage, point, seen_lock=_lock()), success % {"label": point.label})
     anchor = f"#point-{point.id}"
     return redirect(url_for(".show_observation", observation_id=point.observation_id) + anchor, 303)
 

@@ -18,12 +18,14 @@ from app.core.audit_labels import AUDIT_LABELS
 from app.core.db import utcnow
 from app.core.timezones import utc_to_local
 from app.extensions import db as _db
+from app.moderation.bulk import ACTION_LABELS as BULK_ACTIONS
+from app.moderation.models import TRANSITIONS as TRIAGE_TRANSITIONS
 from app.rounds.models import TRANSITIONS
 
 APP = Path(__file__).resolve().parents[2] / "app"
 _DOMAINS = (
     "auth|user|plan|organisation|zone|group|invitation|registry|round|observation|outbox"
-    "|api_token|point|audit|moderation|decision|report"
+    "|api_token|point|audit|triage|tag|note|decision|report"
 )
 _ACTION = re.compile(rf"^({_DOMAINS})\.[a-z_]+$")
 
@@ -43,6 +45,9 @@ def _recorded_actions() -> set[str]:
             ):
                 found.add(node.value)
     found |= {f"round.{action}" for action in TRANSITIONS}  # record(f"round.{action}")
+    # record(f"triage.{action}"), and "receive" when registration opens the triage
+    found |= {f"triage.{action}" for action in [*TRIAGE_TRANSITIONS, "receive"]}
+    found |= {f"triage.bulk_{action}" for action in BULK_ACTIONS}
     found |= {f"{kind}.{verb}" for kind in ("zone", "group") for verb in ("created", "updated")}
     return found
 
