@@ -192,32 +192,36 @@ def start_server(url: str, port: int, workers: int, threads: int) -> subprocess.
         "API_RATE_LIMIT_PER_MINUTE": "100000",
         "LOG_LEVEL": "WARNING",
     }
+    return gunicorn("wsgi:app", port, env, ["--workers", str(workers), "--threads", str(threads)])
+
+
+def gunicorn(
+    app: str, port: int, env: dict, options: list[str], ready: str = "/healthz"
+) -> subprocess.Popen:
+    """Our gunicorn on loopback, once ``ready`` answers."""
     server = subprocess.Popen(  # noqa: S603 - our own gunicorn, fixed arguments
         [
             str(ROOT / ".venv/bin/gunicorn"),
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
+            *options,
             "--bind",
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
-            "wsgi:app",
+            app,
         ],
         cwd=ROOT,
         env=env,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{ready}", timeout=5)
             return server
         except OSError:  # refused, reset, or timed out while the workers boot
             time.sleep(0.2)
-    server.kill()
-    raise RuntimeError("gunicorn did not start")
+    os.killpg(server.pid, signal.SIGKILL)
+    raise RuntimeError(f"gunicorn {app} did not start")
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):

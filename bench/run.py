@@ -68,36 +68,13 @@ def server_env(url: str, secret_key: str, instance: str) -> dict[str, str]:
 
 
 def start_gunicorn(app: str, port: int, env: dict, workers: int) -> subprocess.Popen:
-    server = subprocess.Popen(  # noqa: S603 - our own gunicorn, fixed arguments
-        [
-            str(BIN / "gunicorn"),
-            "--workers",
-            str(workers),
-            "--worker-class",
-            "sync",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "--timeout",
-            "120",
-            app,
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
+    return deadline_rush.gunicorn(
+        app,
+        port,
+        env,
+        ["--workers", str(workers), "--worker-class", "sync", "--timeout", "120"],
+        ready="/healthz" if app == "wsgi:app" else "/",
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            status, _, _ = request(port, "GET", "/healthz" if app == "wsgi:app" else "/")
-            if status == 200:
-                return server
-        except OSError:
-            pass
-        time.sleep(0.3)
-    stop(server)
-    raise RuntimeError(f"gunicorn {app} did not start")
 
 
 def stop(server: subprocess.Popen | None) -> None:
@@ -436,7 +413,9 @@ def server_version(url: str) -> str:
 
 # Output --------------------------------------------------------------------------------------
 
-COLUMNS = "| page | database | req/s | median | p95 | SQL/req | ceiling req/s | share of ceiling |"
+COLUMNS = (
+    "| page | database | req/s | median | p95 | SQL/req | ceiling req/s | share of ceiling | load |"
+)
 
 
 def format_row(row: dict) -> str:
@@ -452,7 +431,7 @@ def format_row(row: dict) -> str:
     return (
         f"| {row['page']}{note} | {row['db']} | {row['rps']:.1f} | {row['p50_ms']:.0f} ms "
         f"| {row['p95_ms']:.0f} ms | {number(row['sql'], 'd')} "
-        f"| {number(row['ceiling_rps'], '.0f')} | {share} |"
+        f"| {number(row['ceiling_rps'], '.0f')} | {share} | {row['load'].split('/')[0]} |"
     )
 
 
@@ -479,17 +458,17 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=None, help="ceiling/page pairs per page")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
-        "--checks", type=int, default=6, help="requests from Python per page (warm-up, SQL)"
+        "--checks", type=int, default=4, help="requests from Python per page (warm-up, SQL)"
     )
     parser.add_argument("--rush-users", type=int, default=None)
     parser.add_argument("--rush-seconds", type=float, default=None)
     args = parser.parse_args()
     large = args.scale == "large"
     # The rush keeps the target's arrival rate (200 referents x 5 in 10 minutes, 1.67/s) and
-    # scales its length: small runs 20 referents in one minute.
-    args.seconds = args.seconds or (5 if large else 2)
-    args.repeats = args.repeats or (3 if large else 2)
-    args.rush_users = args.rush_users or (200 if large else 20)
+    # scales its length: small runs 10 referents in 30 seconds.
+    args.seconds = args.seconds or (4 if large else 2)
+    args.repeats = args.repeats or (5 if large else 2)
+    args.rush_users = args.rush_users or (200 if large else 10)
     args.rush_seconds = args.rush_seconds or args.rush_users * 3.0
     databases = args.db or ["postgresql", "sqlite"]
     ensure_wrk()
@@ -515,7 +494,7 @@ def main() -> None:
         f"load average at end {load_average()}",
         "",
         COLUMNS,
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for result in results:
         lines += [format_row(row) for row in result["rows"]]

@@ -11,18 +11,10 @@ from app.accounts.passwords import hash_password
 from app.api.models import ApiToken
 from app.api.operations import TOKEN_PREFIX
 from app.api.operations import hash_token as hash_api_token
+from app.core.demo import DEMO_ZONES
 from app.stakeholders.models import Group, Organisation, OrganisationKind, Zone, group_memberships
 
-ZONE_NAMES = (
-    "Alto Milanese",
-    "Magentino e Abbiatense",
-    "Nord Ovest",
-    "Nord Milano",
-    "Adda Martesana",
-    "Sud Est",
-    "Sud Ovest",
-    "Milano",
-)
+ZONE_NAMES = DEMO_ZONES
 GROUP_NAMES = (
     "Tavolo metropolitano",
     "Tavolo metropolitano Università",
