@@ -106,7 +106,11 @@ class Config:
     OUTBOX_CLAIM_TIMEOUT_SECONDS = _int("OUTBOX_CLAIM_TIMEOUT_SECONDS", 600)
     OUTBOX_POLL_SECONDS = _int("OUTBOX_POLL_SECONDS", 5)
 
-    #: API requests a token may make per minute (per web worker).
+    #: Where rate limits are counted (Flask-Limiter): memory:// per web worker by default,
+    #: redis://host:6379 to share the counts between workers.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_STRATEGY = "moving-window"
+    #: API requests a token may make per minute (per web worker with memory storage).
     API_RATE_LIMIT_PER_MINUTE = _int("API_RATE_LIMIT_PER_MINUTE", 300)
     API_AUTH_FAILURES_PER_MINUTE = _int("API_AUTH_FAILURES_PER_MINUTE", 20)
     #: How long an Idempotency-Key is remembered.

@@ -33,6 +33,9 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
 
     db_module.SQLITE_BUSY_TIMEOUT_MS = app.config["SQLITE_BUSY_TIMEOUT_SECONDS"] * 1000
 
+    from app.core.bounds import init_bounds
+
+    init_bounds(app)  # the bounded int converter must be there before any route
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)
@@ -60,6 +63,7 @@ def _configure_logging(app: Flask) -> None:
 def _init_extensions(app: Flask) -> None:
     from app import models  # noqa: F401 - every model registered before the first query
     from app.accounts.auth import init_login
+    from app.api.ratelimit import limiter
     from app.core.i18n import select_locale
     from app.extensions import babel, csrf, db, mail, migrate
 
@@ -68,6 +72,7 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     mail.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
     init_login(app)
 
 

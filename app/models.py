@@ -1,6 +1,13 @@
 """Every domain's models, imported in one place so that Alembic and create_app see them all."""
 
-from app.accounts.models import LoginFailure, PasswordToken, Role, User, UserRole
+from app.accounts.models import (
+    LoginThrottle,
+    PasswordToken,
+    Role,
+    User,
+    UserRole,
+    UserSession,
+)
 from app.api.models import ApiToken, IdempotencyRecord
 from app.core.audit import AuditEntry
 from app.notifications.models import OutboxMessage, OutboxStatus
@@ -32,7 +39,7 @@ __all__ = [
     "IdempotencyRecord",
     "Invitation",
     "InvitationState",
-    "LoginFailure",
+    "LoginThrottle",
     "Observation",
     "Organisation",
     "OrganisationKind",
@@ -50,6 +57,7 @@ __all__ = [
     "Section",
     "User",
     "UserRole",
+    "UserSession",
     "Zone",
     "group_memberships",
 ]

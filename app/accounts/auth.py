@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import Flask, flash, redirect, request, url_for
-from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from app.accounts.models import User
+from app.accounts.operations import load_session_user
+from app.core.i18n import lazy_gettext as _l
 from app.extensions import db, login_manager
 
 
@@ -19,10 +19,9 @@ def init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load_user(session_token: str) -> User | None:
-        user = db.session.scalar(select(User).where(User.session_token == session_token))
-        if user is None or not user.active:
-            return None
-        return user
+        # By the live server-side session the cookie names (accounts.operations), so that a
+        # cookie replayed after logout, a password change or a deactivation is refused.
+        return load_session_user(db.session, session_token)
 
     @login_manager.unauthorized_handler
     def _unauthorized():

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
@@ -15,6 +14,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.accounts.models import Role
 from app.accounts.operations import PASSWORD_MAX_LENGTH, password_problem
+from app.core.i18n import lazy_gettext as _l
 
 ROLE_LABELS = {
     Role.ADMIN: _l("Administrator"),

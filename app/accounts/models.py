@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 import secrets
 from datetime import datetime
 
@@ -25,6 +26,11 @@ class Role(enum.StrEnum):
 
 def new_session_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+def hash_session_token(raw: str) -> str:
+    """What the database keeps of a session token: its SHA-256 (the token is in the cookie)."""
+    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 class User(UserMixin, Base):
@@ -53,8 +59,6 @@ class User(UserMixin, Base):
     #: Argon2id hash; None until the user sets a password through an e-mailed link.
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
-    #: Identifies the login session; rotating it signs the user out everywhere.
-    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     #: The organisation's main contact among its referents (stakeholder registry).
     primary_referent: Mapped[bool] = mapped_column(default=False, server_default=false())
@@ -73,7 +77,12 @@ class User(UserMixin, Base):
         return self.active
 
     def get_id(self) -> str:
-        return self.session_token
+        """The session token Flask-Login keeps in the cookie: set by ``start_session`` at login
+        and by the user loader on each request, never the user's id."""
+        token = self.__dict__.get("_session_token")
+        if token is None:
+            raise RuntimeError("no session started for this user (accounts.start_session)")
+        return token
 
     @property
     def roles(self) -> frozenset[Role]:
@@ -88,11 +97,34 @@ class User(UserMixin, Base):
         for role in sorted(wanted - self.roles):
             self.role_rows.append(UserRole(role=role))
 
-    def rotate_session_token(self) -> None:
-        self.session_token = new_session_token()
-
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
+
+
+class SessionEnd(enum.StrEnum):
+    LOGOUT = "logout"
+    PASSWORD = "password"  # noqa: S105 - why a session ended, not a secret
+    DEACTIVATED = "deactivated"
+
+
+class UserSession(Base):
+    """One login session: the cookie carries its token, the server keeps its SHA-256.
+
+    A session is live while ``ended_at`` is empty; logging out ends it, a new password ends
+    the user's other sessions, a deactivation ends them all. Ended rows are kept (when and
+    why a session ended) until a retention job removes them.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[SessionEnd | None] = mapped_column(enum_type(SessionEnd, "end_reason"))
+
+    user: Mapped[User] = relationship()
 
 
 class UserRole(Base):
@@ -122,16 +154,17 @@ class PasswordToken(Base):
     user: Mapped[User] = relationship()
 
 
-class LoginFailure(Base):
-    """One failed login, keyed by the address tried (known account or not).
+class LoginThrottle(Base):
+    """Login attempts for one address (known account or not) within the current window.
 
-    Throttling counts these per address, so one attacked account never locks out another,
-    and unknown addresses are throttled exactly like known ones (no account enumeration).
+    An attempt is counted, in one atomic upsert, before its password is checked, so that
+    simultaneous attempts cannot all pass the check; a successful login removes the row. One
+    attacked account never locks out another, and unknown addresses are throttled exactly like
+    known ones (no account enumeration).
     """
 
-    __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_email_at", "email", "occurred_at"),)
+    __tablename__ = "login_throttles"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254))
-    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int]

@@ -10,17 +10,29 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import case, delete, func, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, lazyload
 
-from app.accounts.models import LoginFailure, PasswordToken, Role, User
+from app.accounts.models import (
+    LoginThrottle,
+    PasswordToken,
+    Role,
+    SessionEnd,
+    User,
+    UserSession,
+    hash_session_token,
+    new_session_token,
+)
 from app.accounts.passwords import hash_password, needs_rehash, verify_password
 from app.core.audit import record
 from app.core.db import utcnow
+from app.core.i18n import lazy_gettext as _l
 from app.core.refusals import Refusal
 from app.core.urls import absolute_url
-from app.notifications.operations import queue_email
+from app.notifications.models import OutboxMessage
+from app.notifications.operations import render_email
 from app.stakeholders.models import Organisation
 
 PASSWORD_MIN_LENGTH = 10
@@ -63,19 +75,46 @@ class LoginOutcome:
     throttled: bool = False
 
 
-def authenticate(session: Session, email: str, password: str) -> LoginOutcome:
-    """Check a login attempt, counting failures per address for throttling."""
-    email = normalise_email(email)
-    config = current_app.config
-    now = utcnow()
-    since = now - timedelta(seconds=config["LOGIN_THROTTLE_WINDOW"])
-    failures = session.scalar(
-        select(func.count(LoginFailure.id)).where(
-            LoginFailure.email == email, LoginFailure.occurred_at >= since
+def _count_attempt(session: Session, email: str, now) -> int:
+    """Count one more login attempt for ``email`` and return the count in the window.
+
+    One statement (an upsert with RETURNING, on SQLite and PostgreSQL): the database counts
+    and records together, and PostgreSQL locks the row for concurrent attempts, so no two
+    attempts read the same count.
+    """
+    table = LoginThrottle.__table__
+    since = now - timedelta(seconds=current_app.config["LOGIN_THROTTLE_WINDOW"])
+    moment = table.c.window_started_at.type
+    expired = table.c.window_started_at < literal(since, moment)
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+    statement = (
+        insert.values(email=email, window_started_at=now, attempts=1)
+        .on_conflict_do_update(
+            index_elements=[table.c.email],
+            set_={
+                "attempts": case((expired, 1), else_=table.c.attempts + 1),
+                "window_started_at": case(
+                    (expired, literal(now, moment)), else_=table.c.window_started_at
+                ),
+            },
         )
+        .returning(table.c.attempts)
     )
+    return session.execute(statement).scalar_one()
+
+
+def authenticate(session: Session, email: str, password: str) -> LoginOutcome:
+    """Check a login attempt, counting attempts per address for throttling.
+
+    The attempt is counted before the password is checked (atomically, first thing in the
+    transaction); a success then clears the count.
+    """
+    email = normalise_email(email)
+    now = utcnow()
+    attempts = _count_attempt(session, email, now)
     user = session.scalar(select(User).where(User.email == email))
-    if failures >= config["LOGIN_THROTTLE_MAX_FAILURES"]:
+    if attempts > current_app.config["LOGIN_THROTTLE_MAX_FAILURES"]:
         record(
             session, "auth.login_throttled", object_type="user", object_id=user.id if user else None
         )
@@ -83,7 +122,6 @@ def authenticate(session: Session, email: str, password: str) -> LoginOutcome:
 
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.active:
-        session.add(LoginFailure(email=email, occurred_at=now))
         record(
             session,
             "auth.login_failed",
@@ -96,12 +134,52 @@ def authenticate(session: Session, email: str, password: str) -> LoginOutcome:
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = now
-    session.execute(delete(LoginFailure).where(LoginFailure.email == email))
+    session.execute(delete(LoginThrottle).where(LoginThrottle.email == email))
     record(session, "auth.login", actor=user, obj=user)
     return LoginOutcome(user)
 
 
+def start_session(session: Session, user: User) -> None:
+    """Open a server-side session for ``user``; ``login_user`` then puts its token in the
+    cookie (through ``User.get_id``)."""
+    raw = new_session_token()
+    session.add(
+        UserSession(user_id=user.id, token_hash=hash_session_token(raw), created_at=utcnow())
+    )
+    user._session_token = raw
+    session.flush()
+
+
+def load_session_user(session: Session, raw: str) -> User | None:
+    """The active user whose live session has this token, or None."""
+    user = session.scalar(
+        select(User)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(
+            UserSession.token_hash == hash_session_token(raw),
+            UserSession.ended_at.is_(None),
+            User.active.is_(True),
+        )
+    )
+    if user is not None:
+        user._session_token = raw
+    return user
+
+
+def end_sessions(
+    session: Session, user: User, reason: SessionEnd, *, only_current: bool = False
+) -> None:
+    """End the user's live sessions (or only the one this request runs in)."""
+    query = update(UserSession).where(
+        UserSession.user_id == user.id, UserSession.ended_at.is_(None)
+    )
+    if only_current:
+        query = query.where(UserSession.token_hash == hash_session_token(user.get_id()))
+    session.execute(query.values(ended_at=utcnow(), end_reason=reason))
+
+
 def record_logout(session: Session, user: User) -> None:
+    end_sessions(session, user, SessionEnd.LOGOUT, only_current=True)
     record(session, "auth.logout", actor=user, obj=user)
 
 
@@ -123,8 +201,9 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
 
 def _set_password(session: Session, user: User, new: str) -> None:
     user.password_hash = hash_password(new)
-    # A new password signs the user out of every other session and voids pending links.
-    user.rotate_session_token()
+    # A new password ends every session of the user (the view starts a new one for the
+    # browser that changed it) and voids pending links.
+    end_sessions(session, user, SessionEnd.PASSWORD)
     session.execute(
         update(PasswordToken)
         .where(PasswordToken.user_id == user.id, PasswordToken.used_at.is_(None))
@@ -142,28 +221,9 @@ def issue_password_link(
     session: Session, user: User, *, welcome: bool = False, actor: User | None = None
 ) -> None:
     """Queue an e-mail with a single-use link to set a password (reset, or first password)."""
-    raw = secrets.token_urlsafe(32)
-    ttl = current_app.config["PASSWORD_RESET_TTL"]
-    if welcome:
-        ttl = max(ttl, 7 * 24 * 3600)
-    now = utcnow()
-    session.add(
-        PasswordToken(
-            user_id=user.id,
-            token_hash=hash_token(raw),
-            created_at=now,
-            expires_at=now + timedelta(seconds=ttl),
-        )
-    )
-    link = absolute_url("accounts.reset_password", token=raw)
-    queue_email(
-        session,
-        to=user.email,
-        template="accounts/email/welcome" if welcome else "accounts/email/password_reset",
-        context={"user": user, "link": link, "hours": max(1, ttl // 3600)},
-        locale=user.locale,
-        sensitive=True,
-    )
+    token, message = _password_link(user, welcome=welcome)
+    session.add(token)
+    session.add(message)
     record(
         session,
         "auth.welcome_sent" if welcome else "auth.password_reset_requested",
@@ -172,26 +232,60 @@ def issue_password_link(
     )
 
 
+def _password_link(user: User, *, welcome: bool = False) -> tuple[PasswordToken, OutboxMessage]:
+    """The token row and the rendered e-mail of a password link, added to no session."""
+    raw = secrets.token_urlsafe(32)
+    ttl = current_app.config["PASSWORD_RESET_TTL"]
+    if welcome:
+        ttl = max(ttl, 7 * 24 * 3600)
+    now = utcnow()
+    token = PasswordToken(
+        user_id=user.id,
+        token_hash=hash_token(raw),
+        created_at=now,
+        expires_at=now + timedelta(seconds=ttl),
+    )
+    link = absolute_url("accounts.reset_password", token=raw)
+    message = render_email(
+        to=user.email,
+        template="accounts/email/welcome" if welcome else "accounts/email/password_reset",
+        context={"user": user, "link": link, "hours": max(1, ttl // 3600)},
+        locale=user.locale,
+        sensitive=True,
+    )
+    return token, message
+
+
 def request_password_reset(session: Session, email: str) -> None:
     """Queue a reset link if an active account has this address; say nothing either way.
 
     At most PASSWORD_RESET_MAX_PER_HOUR links an hour per account, so that the form cannot be
     used to flood someone's inbox; the page answers the same whether a link was sent or not.
+    The work is the same too (issue 11, finding 8): the same queries, the link made and the
+    e-mail rendered whether or not an account has the address; only the rows are not added.
     """
-    user = session.scalar(select(User).where(User.email == normalise_email(email)))
-    if user is None or not user.active:
-        record(session, "auth.password_reset_unknown", object_type="user")
-        return
+    address = normalise_email(email)
+    # Roles are not loaded: their extra query would run for known addresses only.
+    user = session.scalar(
+        select(User).where(User.email == address).options(lazyload(User.role_rows))
+    )
+    eligible = user is not None and user.active
     recent = session.scalar(
         select(func.count(PasswordToken.id)).where(
-            PasswordToken.user_id == user.id,
+            PasswordToken.user_id == (user.id if eligible else -1),
             PasswordToken.created_at >= utcnow() - timedelta(hours=1),
         )
     )
-    if recent >= current_app.config["PASSWORD_RESET_MAX_PER_HOUR"]:
+    stand_in = user if eligible else User(id=-1, email=address, display_name="", locale=None)
+    token, message = _password_link(stand_in)
+    if not eligible:
+        record(session, "auth.password_reset_unknown", object_type="user")
+    elif recent >= current_app.config["PASSWORD_RESET_MAX_PER_HOUR"]:
         record(session, "auth.password_reset_throttled", obj=user)
-        return
-    issue_password_link(session, user)
+    else:
+        session.add(token)
+        session.add(message)
+        record(session, "auth.password_reset_requested", obj=user)
 
 
 def find_password_token(session: Session, raw: str) -> PasswordToken | None:
@@ -311,7 +405,7 @@ def set_active(session: Session, user: User, active: bool, *, actor: User) -> No
         raise AccountError(_l("You cannot deactivate your own account."))
     user.active = active
     if not active:
-        user.rotate_session_token()
+        end_sessions(session, user, SessionEnd.DEACTIVATED)
         user.primary_referent = False  # a referent who left is nobody's main contact
     record(session, "user.activated" if active else "user.deactivated", actor=actor, obj=user)
     session.flush()

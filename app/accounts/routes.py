@@ -51,6 +51,8 @@ def login():
     status = 200
     if form.validate_on_submit():
         outcome = operations.authenticate(db.session, form.email.data, form.password.data)
+        if outcome.user is not None:
+            operations.start_session(db.session, outcome.user)
         db.session.commit()
         if outcome.user is not None:
             lang = session.get("lang")
@@ -74,7 +76,10 @@ def login():
             flash(_("E-mail address or password not correct."), "danger")
     elif request.method == "POST":
         status = 400
-    return render_template("accounts/login.html", form=form), status
+    headers = {}
+    if status == 429:  # the window counts from the first attempt: at most this long
+        headers["Retry-After"] = str(current_app.config["LOGIN_THROTTLE_WINDOW"])
+    return render_template("accounts/login.html", form=form), status, headers
 
 
 @bp.post("/logout")
@@ -104,9 +109,11 @@ def change_password():
             db.session.rollback()
             show_refusal(form, error)
         else:
+            # Every session ended with the new password: this browser gets a new one.
+            user = current_user._get_current_object()
+            operations.start_session(db.session, user)
             db.session.commit()
-            # The session token changed: log in again so that this session stays valid.
-            login_user(current_user._get_current_object())
+            login_user(user)
             flash(
                 _("Your password has been changed. Other sessions have been signed out."), "success"
             )

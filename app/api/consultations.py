@@ -7,7 +7,6 @@ import binascii
 from datetime import datetime
 
 from flask import current_app, g
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -15,6 +14,7 @@ from app.api.errors import ApiError
 from app.api.routes import bp
 from app.api.views import api_view, json_body
 from app.core.db import utcnow
+from app.core.i18n import lazy_gettext as _l
 from app.core.permissions import is_staff
 from app.core.urls import absolute_url
 from app.extensions import db

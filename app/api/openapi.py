@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import current_app
 
+from app.core.bounds import DB_INT_MAX
+
 ERROR_RESPONSES = {
     "400": "The request is malformed (e.g. invalid JSON).",
     "401": "No valid API token.",
@@ -35,8 +37,12 @@ def _json(description: str, schema: dict) -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+#: What the server takes as an id (its database INTEGER): larger ones are a 404 or a 422.
+ID = {"type": "integer", "minimum": 1, "maximum": DB_INT_MAX}
+
+
 def _path_int(name: str) -> dict:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+    return {"name": name, "in": "path", "required": True, "schema": dict(ID)}
 
 
 ROUND = {
@@ -71,9 +77,22 @@ OBSERVATION_INPUT = {
     "properties": {
         "kind": {"type": "string", "enum": ["observation", "suggestion", "amendment"]},
         "title": {"type": "string", "maxLength": 300},
-        "text": {"type": "string", "description": "HTML; cleaned to a small allow-list."},
-        "section": {"type": "string", "description": "A section key (see getRound)."},
-        "paragraph": {"type": "string", "description": "A paragraph key (see getRound)."},
+        "text": {
+            "type": "string",
+            "maxLength": 100_000,
+            "description": "HTML; cleaned to a small allow-list. Its plain text may hold at "
+            "most OBSERVATION_MAX_CHARS characters (30,000 by default).",
+        },
+        "section": {
+            "type": "string",
+            "maxLength": 16,
+            "description": "A section key (see getRound).",
+        },
+        "paragraph": {
+            "type": "string",
+            "maxLength": 16,
+            "description": "A paragraph key (see getRound).",
+        },
         "quote": {
             "type": "object",
             "description": "A passage of the paragraph: its exact words and, optionally, "
@@ -84,7 +103,7 @@ OBSERVATION_INPUT = {
                 "end": {"type": "integer"},
             },
         },
-        "proposed_text": {"type": "string", "description": "For amendments."},
+        "proposed_text": {"type": "string", "maxLength": 20_000, "description": "For amendments."},
         "consent_public_name": {"type": "boolean"},
         "attachments": {
             "type": "array",
@@ -98,17 +117,14 @@ OBSERVATION_INPUT = {
             },
             "description": "PDF, ODT or DOCX, checked by content.",
         },
-        "organisation_id": {
-            "type": "integer",
-            "description": "Staff intake: the author organisation.",
-        },
+        "organisation_id": {**ID, "description": "Staff intake: the author organisation."},
         "channel": {
             "type": "string",
             "enum": ["api", "pec", "letter", "email", "meeting"],
             "description": "Staff intake: how it arrived (the first attachment is the original).",
         },
-        "received_at": {"type": "string", "format": "date-time"},
-        "signatory": {"type": "string"},
+        "received_at": {"type": "string", "format": "date-time", "maxLength": 40},
+        "signatory": {"type": "string", "maxLength": 300},
     },
 }
 
@@ -245,7 +261,14 @@ def document() -> dict:
                     "name": "Idempotency-Key",
                     "in": "header",
                     "required": False,
-                    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                    "description": "1 to 255 printable ASCII characters; a retry with the "
+                    "same key and body gets the first answer.",
+                    "schema": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 255,
+                        "pattern": "^[\\x20-\\x7e]+$",
+                    },
                 }
             },
             "schemas": {

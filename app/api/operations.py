@@ -6,7 +6,6 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,6 +13,7 @@ from app.accounts.models import User
 from app.api.models import ApiToken
 from app.core.audit import record
 from app.core.db import utcnow
+from app.core.i18n import lazy_gettext as _l
 
 TOKEN_PREFIX = "trc_"  # noqa: S105 - a public marker, not a secret
 #: last_used_at is written at most this often, so that busy integrations don't write per request.

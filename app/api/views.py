@@ -14,7 +14,6 @@ from datetime import timedelta
 from functools import wraps
 
 from flask import current_app, g, jsonify, make_response, request
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
@@ -22,7 +21,9 @@ from app.api import operations
 from app.api.errors import ApiError
 from app.api.models import IdempotencyRecord
 from app.api.ratelimit import limiter
+from app.core.bounds import MAX_JSON_DEPTH, JsonProblem, load_json
 from app.core.db import utcnow
+from app.core.i18n import lazy_gettext as _l
 from app.extensions import db
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -62,10 +63,33 @@ def json_body() -> dict:
     """The request's JSON object, or a 415/400 error that says what is wrong."""
     if not request.is_json:
         raise ApiError(415, _l("Send the body as JSON (Content-Type: application/json)."))
-    body = request.get_json(silent=True)
+    try:
+        body = load_json(request.get_data(cache=True))
+    except JsonProblem as problem:
+        message = JSON_PROBLEMS[problem.kind]
+        if problem.field:
+            raise ApiError(
+                problem.status,
+                message,
+                code="invalid_input",
+                fields={problem.field: [_l("Character not allowed.")]},
+            ) from problem
+        code = "invalid_json" if problem.status == 400 else "invalid_input"
+        raise ApiError(problem.status, message, code=code) from problem
     if not isinstance(body, dict):
         raise ApiError(400, _l("The body is not a valid JSON object."), code="invalid_json")
     return body
+
+
+JSON_PROBLEMS = {
+    "encoding": _l("The body is not valid UTF-8."),
+    "syntax": _l("The body is not valid JSON."),
+    "depth": _l("The JSON is nested too deeply (at most %(n)d levels).", n=MAX_JSON_DEPTH),
+    "character": _l(
+        "A text contains a character that cannot be stored (a lone surrogate, a NUL or another "
+        "control character)."
+    ),
+}
 
 
 def _fingerprint() -> str:
@@ -96,10 +120,10 @@ def _find_record(key: str) -> IdempotencyRecord | None:
 
 
 def _idempotent(view, key: str, args, kwargs):
-    if not 1 <= len(key) <= 255 or not key.isprintable():
+    if not 1 <= len(key) <= 255 or not all(" " <= char <= "~" for char in key):
         raise ApiError(
             400,
-            _l("The Idempotency-Key must be 1 to 255 printable characters."),
+            _l("The Idempotency-Key must be 1 to 255 printable ASCII characters."),
             code="invalid_idempotency_key",
         )
     fingerprint = _fingerprint()

@@ -6,12 +6,12 @@ import contextlib
 import logging
 
 from flask import Flask, g, make_response, render_template, request
-from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.api.errors import ApiError, json_error
+from app.core.i18n import lazy_gettext as _l
 from app.extensions import db, login_manager
 
 log = logging.getLogger(__name__)

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app, has_request_context, request, url_for
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from app.core.i18n import lazy_gettext as _l
 from app.core.permissions import PREDICATES, is_admin
 from app.core.urls import absolute_url
 

@@ -41,12 +41,23 @@ def queue_email(
     sensitive: bool = False,
 ) -> OutboxMessage:
     """Render ``template``.{subject,txt,html} in ``locale`` and add the message to the outbox."""
+    message = render_email(
+        to=to, template=template, context=context, locale=locale, sensitive=sensitive
+    )
+    session.add(message)
+    return message
+
+
+def render_email(
+    *, to: str, template: str, context: dict, locale: str | None = None, sensitive: bool = False
+) -> OutboxMessage:
+    """The outbox row of a rendered message, added to no session."""
     locale = locale or current_app.config["BABEL_DEFAULT_LOCALE"]
     with force_locale(locale):
         subject = render_template(f"{template}.subject.txt", **context).strip()
         text = render_template(f"{template}.txt", **context)
         html = render_template(f"{template}.html", **context)
-    message = OutboxMessage(
+    return OutboxMessage(
         kind=template,
         recipient=to,
         subject=" ".join(subject.split())[:300],
@@ -57,8 +68,6 @@ def queue_email(
         status=OutboxStatus.PENDING,
         next_attempt_at=utcnow(),
     )
-    session.add(message)
-    return message
 
 
 def worker_id() -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
@@ -27,6 +26,7 @@ from sqlalchemy.orm import Mapped, Session, deferred, mapped_column, relationshi
 
 from app.accounts.models import User
 from app.core.db import Base, UTCDateTime, enum_type, utcnow
+from app.core.i18n import lazy_gettext as _l
 from app.core.refusals import Refusal
 from app.plans.models import Paragraph, Section
 from app.rounds.models import Round

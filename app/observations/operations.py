@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Role, User
 from app.core.audit import record
 from app.core.db import utcnow
+from app.core.i18n import lazy_gettext as _l
 from app.core.urls import absolute_url
 from app.notifications.operations import queue_email
 from app.observations import receipts
@@ -465,19 +465,21 @@ def _queue_receipt(session: Session, observation: Observation) -> None:
 
 
 def can_follow(user, observation: Observation) -> bool:
-    """The author, the referents of the same organisation, and staff."""
+    """A draft: its author alone. Once submitted: the author, the referents of the same
+    organisation, and staff."""
     from app.core.permissions import is_staff
 
-    if is_staff(user):
-        return True
     if not getattr(user, "is_authenticated", False):
         return False
     if observation.author_id == user.id:
         return True
+    if observation.is_draft:
+        return False
+    if is_staff(user):
+        return True
     return (
         observation.organisation_id is not None
         and observation.organisation_id == user.organisation_id
-        and not observation.is_draft
     )
 
 

@@ -14,7 +14,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +23,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.api.ratelimit import limiter
 from app.core.db import utcnow
+from app.core.i18n import lazy_gettext as _l
 from app.core.refusals import show_refusal
 from app.core.security import public
 from app.core.timezones import local_to_utc
@@ -524,16 +524,22 @@ def track():
     if form.validate_on_submit():
         client = request.remote_addr or "unknown"
         limit = current_app.config["TRACK_ATTEMPTS_PER_MINUTE"]
-        if limiter.hit(f"track:{client}", limit) is not None:
-            abort(429)
-        observation = db.session.scalar(
+        wait = limiter.hit(f"track:{client}", limit)
+        if wait is not None:
+            from app.core.errors import error_response
+
+            response = error_response(429)
+            response.headers["Retry-After"] = str(wait)
+            return response
+        # One query on the number and the code's hash together: a known number with a wrong
+        # code does exactly the work of an unknown number (no timing oracle, issue 11).
+        found = db.session.scalar(
             select(Observation).where(
-                Observation.protocol_code == form.protocol.data.strip().upper()
+                Observation.protocol_code == form.protocol.data.strip().upper(),
+                Observation.verification_hash == receipts.hash_code(form.code.data),
             )
         )
-        if observation is not None and receipts.code_matches(observation, form.code.data):
-            found = observation
-        else:
+        if found is None:
             status = 404
             flash(_("No observation matches this protocol number and code."), "danger")
     return render_template("observations/track.html", form=form, observation=found), status

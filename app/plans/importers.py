@@ -19,8 +19,8 @@ import zipfile
 from dataclasses import dataclass, field
 
 from flask_babel import format_number
-from flask_babel import lazy_gettext as _l
 
+from app.core.i18n import lazy_gettext as _l
 from app.plans.models import PlanError
 from app.plans.text import clean_html, plain_text, text_to_html
 

@@ -21,7 +21,6 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     CheckConstraint,
@@ -39,6 +38,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relat
 from sqlalchemy.sql.util import find_tables
 
 from app.core.db import Base, UTCDateTime, enum_type, utcnow
+from app.core.i18n import lazy_gettext as _l
 
 
 class PlanError(ValueError):

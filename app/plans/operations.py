@@ -9,13 +9,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 from app.core.audit import record
 from app.core.db import utcnow
+from app.core.i18n import lazy_gettext as _l
 from app.plans import importers, matching
 from app.plans.models import (
     Audience,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     CheckConstraint,
     Column,
@@ -25,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
 from app.core.db import Base, UTCDateTime, enum_type, utcnow
+from app.core.i18n import lazy_gettext as _l
 from app.core.refusals import Refusal
 from app.plans.models import PlanVersion
 from app.stakeholders.models import Group, OrganisationKind, Zone

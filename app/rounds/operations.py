@@ -7,13 +7,13 @@ import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
 from app.core.audit import record
 from app.core.db import utcnow
+from app.core.i18n import lazy_gettext as _l
 from app.core.urls import absolute_url
 from app.notifications.operations import queue_email
 from app.plans.models import PlanVersion, VersionStatus

@@ -4,13 +4,13 @@ from collections import Counter
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms.fields.choices import SelectChoice
 
 from app.core.db import utcnow
+from app.core.i18n import lazy_gettext as _l
 from app.core.permissions import is_staff
 from app.core.refusals import show_refusal
 from app.core.timezones import local_to_utc, utc_to_local

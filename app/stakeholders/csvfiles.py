@@ -13,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from flask_babel import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 
 #: Largest CSV accepted by the imports (the registry of a metropolitan city is far smaller).
 MAX_CSV_BYTES = 2 * 1024 * 1024

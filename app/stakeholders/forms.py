@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -15,6 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from app.accounts.forms import MultiCheckboxField, SetPasswordForm
+from app.core.i18n import lazy_gettext as _l
 from app.stakeholders.labels import CHANNEL_LABELS, KIND_LABELS, STATUS_LABELS
 from app.stakeholders.operations import Channel
 

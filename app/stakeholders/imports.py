@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.core.audit import record
+from app.core.i18n import lazy_gettext as _l
 from app.stakeholders.csvfiles import CsvError, CsvTable, column_key, read_table, resolve_columns
 from app.stakeholders.labels import FIELD_LABELS, KIND_LABELS
 from app.stakeholders.models import Group, Organisation, OrganisationKind, Zone

@@ -15,7 +15,6 @@ from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -23,6 +22,7 @@ from app.accounts import operations as accounts
 from app.accounts.models import Role, User
 from app.core.audit import record
 from app.core.db import utcnow
+from app.core.i18n import lazy_gettext as _l
 from app.core.urls import absolute_url
 from app.notifications.operations import queue_email
 from app.stakeholders.models import (
@@ -311,6 +311,15 @@ def set_referent_active(
 ) -> None:
     """A referent who leaves is deactivated, never deleted: past submissions keep their author."""
     _referent_of(organisation, user)
+    if (
+        active
+        and not user.active
+        and user.has_role(*STAFF_ROLES)
+        and not actor.has_role(Role.ADMIN)
+    ):
+        raise RegistryError(
+            _l("This account also holds a staff role: only an administrator can reactivate it.")
+        )
     try:
         accounts.set_active(session, user, active, actor=actor)
     except accounts.AccountError as error:
@@ -348,6 +357,13 @@ def _send(session: Session, invitation: Invitation, raw: str, locale: str | None
     invitation.outbox_message = message
 
 
+DEACTIVATED_ACCOUNT = _l(
+    "This address belongs to a deactivated account: an administrator must reactivate it "
+    "before it can be invited."
+)
+STAFF_ROLES = frozenset({Role.ADMIN, Role.EDITOR, Role.MODERATOR})
+
+
 def invitation_problem(
     session: Session, organisation: Organisation, email: str
 ) -> tuple[object | None, User | None]:
@@ -366,7 +382,11 @@ def invitation_problem(
             ),
             user,
         )
-    if user.organisation_id == organisation.id and user.active:
+    if not user.active:
+        # Reactivating an account is an administrator's act (recorded as user.activated), not
+        # something an invitation does: it could bring back roles an admin took away.
+        return DEACTIVATED_ACCOUNT, user
+    if user.organisation_id == organisation.id:
         return _l("This person is already a referent of this organisation."), user
     return None, user
 
@@ -491,9 +511,8 @@ def accept_invitation(
             accounts.set_password(session, user, password)
         except accounts.AccountError as error:
             raise RegistryError(error.message, error.field) from error
-        before = {"organisation_id": user.organisation_id, "active": user.active}
+        before = {"organisation_id": user.organisation_id}
         user.organisation = organisation
-        user.active = True
         user.set_roles(user.roles | {Role.STAKEHOLDER})
         session.flush()
         record(
@@ -594,13 +613,14 @@ def bulk_invite(
         )
     )
     addresses = [_address(o, channel) for o in organisations]
-    taken = dict(
-        session.execute(
-            select(User.email, User.organisation_id).where(
+    accounts_by_address = {
+        row.email: row
+        for row in session.execute(
+            select(User.email, User.organisation_id, User.active).where(
                 User.email.in_([a.lower() for a in addresses if a])
             )
-        ).all()
-    )
+        )
+    }
     rows = []
     for organisation in organisations:
         address = _address(organisation, channel)
@@ -618,8 +638,12 @@ def bulk_invite(
             }.get(channel, _l("no PEC or e-mail address"))
         elif email_address(address) is None:
             skipped = _l("the address on file is not valid")
-        elif taken.get(address.lower(), organisation.id) not in (None, organisation.id):
+        elif (account := accounts_by_address.get(address.lower())) is not None and (
+            account.organisation_id not in (None, organisation.id)
+        ):
             skipped = _l("the address belongs to a referent of another organisation")
+        elif account is not None and not account.active:
+            skipped = _l("the address belongs to a deactivated account")
         rows.append(BulkRow(organisation, address, skipped))
     plan = BulkPlan(rows)
     if apply:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -13,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.accounts.models import User
 from app.core.db import utcnow
+from app.core.i18n import lazy_gettext as _l
 from app.core.permissions import can_manage_registry, require
 from app.core.security import public
 from app.core.templating import add_nav_item

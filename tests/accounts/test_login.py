@@ -130,3 +130,12 @@ def test_empty_fields_are_refused_with_field_messages(client):
     response = client.post("/login", data={"email": "", "password": "", "csrf_token": token})
     assert response.status_code == 400
     assert 'aria-invalid="true"' in response.get_data(as_text=True)
+
+
+def test_a_throttled_login_says_when_to_try_again(client, make_user, config):
+    user = make_user()
+    for _ in range(config["LOGIN_THROTTLE_MAX_FAILURES"]):
+        login(client, user, password="guess-guess-guess")
+    response = login(client, user)
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) == config["LOGIN_THROTTLE_WINDOW"]

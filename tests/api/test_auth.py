@@ -100,3 +100,36 @@ def test_openapi_document_is_public_and_describes_every_route(app, client):
         if rule.rule.startswith("/api/v1/")
     }
     assert routes == documented
+
+
+def test_bad_tokens_from_an_address_do_not_lock_out_the_valid_tokens_from_it(
+    client, config, make_token
+):
+    """Issue 11: failures are counted by address, requests by token, separately."""
+    config["API_AUTH_FAILURES_PER_MINUTE"] = 20
+    _, secret = make_token()
+    for _ in range(20):
+        client.get("/api/v1/me", headers=bearer("trc_guess"))
+    _assert_error(client.get("/api/v1/me", headers=bearer("trc_guess")), 429, "rate_limited")
+    assert client.get("/api/v1/me", headers=bearer(secret)).status_code == 200
+
+
+def test_each_token_has_its_own_budget(client, config, make_token):
+    config["API_RATE_LIMIT_PER_MINUTE"] = 2
+    _, first = make_token()
+    _, second = make_token()
+    for _ in range(2):
+        client.get("/api/v1/me", headers=bearer(first))
+    assert client.get("/api/v1/me", headers=bearer(first)).status_code == 429
+    assert client.get("/api/v1/me", headers=bearer(second)).status_code == 200
+
+
+def test_limits_are_kept_by_flask_limiter_in_the_configured_storage(app):
+    from flask_limiter import Limiter
+    from limits.storage import MemoryStorage
+
+    from app.api.ratelimit import limiter
+
+    assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert isinstance(limiter.extension, Limiter)
+    assert isinstance(limiter.extension.storage, MemoryStorage)

@@ -81,3 +81,28 @@ def test_someone_else_cannot_download(db, app, scene, make_comune, make_referent
     login(stranger, make_referent(make_comune()))
     response = stranger.get(f"/observations/{observation.id}/attachments/{attachment_id}")
     assert response.status_code == 404
+
+
+def test_a_draft_and_its_files_are_its_authors_alone(db, app, scene, make_user, make_referent):
+    """Issue 11, finding 5: staff (and colleagues) could download a draft's attachment."""
+    from app.accounts.models import Role
+    from app.observations import operations
+    from tests.fixtures.factories import login
+
+    _send(scene, "bozza.pdf", MINIMAL_PDF, action="save")
+    observation = db.session.scalars(select(Observation)).one()
+    assert observation.is_draft
+    path = f"/observations/{observation.id}/attachments/{observation.attachments[0].id}"
+    assert scene.client.get(path).status_code == 200  # the author
+    colleague = make_referent(observation.organisation)
+    for user in (make_user(Role.MODERATOR), make_user(Role.ADMIN), colleague):
+        browser = app.test_client()
+        login(browser, user)
+        assert browser.get(path).status_code == 404, user.roles
+        assert browser.get(f"/observations/{observation.id}/").status_code == 404, user.roles
+
+    operations.submit(db.session, observation, actor=observation.author, send_receipt=False)
+    db.session.commit()
+    moderator = app.test_client()
+    login(moderator, make_user(Role.MODERATOR))
+    assert moderator.get(path).status_code == 200  # submitted: staff follow it

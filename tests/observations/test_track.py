@@ -51,3 +51,11 @@ def test_guessing_is_rate_limited(client, config, registered):
         _track(client, registered.protocol_code, f"AAAAA-AAAA{i}").status_code for i in range(4)
     ]
     assert statuses == [404, 404, 404, 429]
+
+
+def test_a_refused_look_up_says_when_to_try_again(client, config, registered):
+    config["TRACK_ATTEMPTS_PER_MINUTE"] = 1
+    _track(client, registered.protocol_code, "AAAAA-AAAA1")
+    response = _track(client, registered.protocol_code, "AAAAA-AAAA2")
+    assert response.status_code == 429
+    assert 1 <= int(response.headers["Retry-After"]) <= 60

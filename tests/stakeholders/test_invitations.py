@@ -181,17 +181,90 @@ def test_an_existing_account_is_linked(app, db, smtp, staff_client, make_comune,
     assert login(app.test_client(), user.email, NEW_PASSWORD).status_code == 302
 
 
-def test_a_returning_referent_is_reactivated(app, db, smtp, staff_client, make_comune, make_user):
+def test_a_deactivated_account_cannot_be_invited(db, staff_client, make_comune, make_user):
     client, _ = staff_client
     comune = make_comune()
-    make_user(email="back@example.org", organisation=comune, active=False)
-    _invite(client, comune, "back@example.org")
-    _accept(app.test_client(), _delivered_link(db, smtp, "back@example.org"))
+    make_user(Role.ADMIN, email="former-admin@example.org", active=False)
+    response = _invite(client, comune, "former-admin@example.org")
+    assert response.status_code == 200
+    assert "disattivato" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Invitation.id))) == 0
+
+
+def test_accepting_never_reactivates_an_account(
+    app, db, smtp, staff_client, make_comune, make_user
+):
+    """Issue 11, finding 2: a moderator's invitation brought a deactivated admin back."""
+    client, _ = staff_client
+    comune = make_comune()
+    admin = make_user(Role.ADMIN, email="admin2@example.org")
+    _invite(client, comune, "admin2@example.org")
+    path = _delivered_link(db, smtp, "admin2@example.org")
+    admin.active = False  # an administrator deactivates the account meanwhile
+    db.session.commit()
+
+    visitor = app.test_client()
+    response = _accept(visitor, path, name="")
+    assert response.status_code == 200
+    assert "disattivato" in response.get_data(as_text=True)
+    user = _user(db, "admin2@example.org")
+    assert not user.active and user.organisation_id is None
+    assert user.roles == {Role.ADMIN}
+    assert db.session.scalars(select(Invitation)).one().state == InvitationState.PENDING
+    assert login(visitor, user.email, NEW_PASSWORD).status_code == 401
+    assert visitor.get("/admin/users/").status_code == 302  # to the login page
+
+
+def test_bulk_invitations_skip_a_deactivated_account(db, make_comune, make_user):
+    from app.stakeholders.operations import Channel, bulk_invite
+
+    comune = make_comune(email="gone@example.org")
+    make_user(Role.EDITOR, email="gone@example.org", active=False)
+    plan = bulk_invite(db.session, [comune], Channel.EMAIL, actor=None, apply=True)
+    [row] = plan.skipped
+    assert "disattivato" in str(row.skipped)
+    assert db.session.scalar(select(func.count(Invitation.id))) == 0
+
+
+def test_a_returning_referent_is_reactivated_by_an_admin_not_by_an_invitation(
+    app, db, staff_client, make_comune, make_user
+):
+    client, _ = staff_client
+    comune = make_comune()
+    back = make_user(email="back@example.org", organisation=comune, active=False)
+    assert _invite(client, comune, "back@example.org").status_code == 200  # refused
+    admin = make_user(Role.ADMIN)
+    admin_client = app.test_client()
+    assert login(admin_client, admin).status_code == 302
+    token = csrf_token(admin_client, f"/admin/users/{back.id}")
+    response = admin_client.post(
+        f"/admin/users/{back.id}/active", data={"csrf_token": token, "active": "1"}
+    )
+    assert response.status_code == 302
+    entry = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "user.activated")
+    ).one()
+    assert entry.actor_id == admin.id and entry.object_id == str(back.id)
     user = _user(db, "back@example.org")
     assert user.active and user.organisation_id == comune.id
-    assert (
-        db.session.scalar(select(func.count(User.id)).where(User.email == "back@example.org")) == 1
-    )
+    assert login(app.test_client(), user.email, PASSWORD).status_code == 302
+
+
+def test_the_registry_cannot_reactivate_a_referent_who_holds_a_staff_role(
+    db, staff_client, make_comune, make_user
+):
+    client, _ = staff_client
+    comune = make_comune()
+    former = make_user(Role.ADMIN, Role.STAKEHOLDER, organisation=comune, active=False)
+    path = f"/registry/organisations/{comune.id}"
+    token = csrf_token(client, path)
+    client.post(f"{path}/referents/{former.id}/active", data={"csrf_token": token, "active": "1"})
+    db.session.expire_all()
+    assert not db.session.get(User, former.id).active
+    plain = make_user(Role.STAKEHOLDER, organisation=comune, active=False)
+    client.post(f"{path}/referents/{plain.id}/active", data={"csrf_token": token, "active": "1"})
+    db.session.expire_all()
+    assert db.session.get(User, plain.id).active  # a plain referent: the registry's to decide
 
 
 def test_a_referent_of_another_organisation_cannot_be_invited(
