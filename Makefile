@@ -17,7 +17,7 @@ PO_FILES := $(wildcard app/translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
 .PHONY: setup run test test-sqlite test-postgresql lint format translations i18n-update \
-        migrate worker clean
+        migrate worker clean bench wrk
 
 setup: $(STAMPS)/python $(STAMPS)/npm translations
 
@@ -80,6 +80,21 @@ test-postgresql: setup
 	else \
 	  echo "TEST_DATABASE_URL is not set: the PostgreSQL run is skipped."; \
 	fi
+
+# make bench: the key pages under gunicorn against the ceiling, on PostgreSQL (TEST_DATABASE_URL's
+# server, default the local one) and SQLite; BENCH_SCALE=large for the full figures.
+BENCH_SCALE ?= small
+BENCH_DATABASES ?= postgresql sqlite
+BENCH_ARGS ?=
+BENCH_PG ?= postgresql://postgres@127.0.0.1:5432/postgres
+
+bench: setup wrk
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-$(BENCH_PG)} $(BIN)/python bench/run.py \
+	  --scale $(BENCH_SCALE) $(foreach db,$(BENCH_DATABASES),--db $(db)) $(BENCH_ARGS)
+
+# The load generator, from Debian (apt-get needs root).
+wrk:
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 
 lint: setup
 	$(BIN)/ruff check .

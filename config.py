@@ -128,6 +128,9 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "Europe/Rome"
     LANGUAGES = ("it", "en")
 
+    #: Bench only: every response says how many SQL statements it ran (X-SQL-Statements).
+    BENCH_SQL_COUNT = _bool("TRACCIA_BENCH_SQL_COUNT", False)
+
     #: Demo data may be loaded (never in production).
     DEMO_DATA_ALLOWED = True
 

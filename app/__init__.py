@@ -47,6 +47,10 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     init_security(app)
     init_errors(app)
     init_templating(app)
+    if app.config["BENCH_SQL_COUNT"]:
+        from app.core.sqlcount import init_sql_count
+
+        init_sql_count(app)
     return app
 
 
@@ -104,6 +108,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from app.accounts.cli import users_cli
+    from app.bench_cli import bench_cli
     from app.cli import demo_cli, worker_cli
     from app.core.audit_cli import audit_cli
     from app.core.i18n_cli import i18n_cli
@@ -121,3 +126,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(orgs_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(moderation_cli)
+    app.cli.add_command(bench_cli)

@@ -1,0 +1,148 @@
+"""The benchmark data set: one national-scale consultation, deterministic for a seed.
+
+``flask --app wsgi bench seed --scale small|large [--seed N]`` calls :func:`build`. Each domain
+has one module here with a ``seed(ctx)`` step, run in the order of :data:`STEPS`; a step reads
+what earlier steps left on the :class:`Context` and leaves what later ones (and the benchmark's
+pages, ``bench/pages.py``) need in ``ctx.manifest``.
+
+What goes through the application's own operations, and what is bulk-inserted:
+
+- the plan, its frozen consulted version and the response version (a successor in which about
+  10 % of the paragraphs are edited, split, merged, added or deleted) and the round: the real
+  operations, so keys, lineage and audit entries are exactly what the app makes;
+- organisations, groups, zones, users (one Argon2 hash computed once and shared: every user's
+  password is :data:`PASSWORD`), observations, attachments and their audit entries: bulk
+  inserts of rows computed with the application's own recipes (``text_as_html``,
+  ``plain_text``, ``receipts.digest``, ``receipts.verification_code``, ``check_attachment``),
+  protocol numbers 1…n in order of submission and the round's counter at n.
+
+Later domains add their step to :data:`STEPS` (moderation: points, tags and assignments;
+decisions: a decision for every point linked to changes of the response version; reports) and
+their pages to ``bench/pages.py``.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.core.db import utcnow
+
+#: Every seeded user's password (a throw-away benchmark database).
+PASSWORD = "bench password 2026"  # noqa: S105
+
+
+class SeedError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    top_sections: int
+    subsections: int  # per top-level section
+    paragraphs: int  # in the whole plan
+    organisations: int
+    comuni: int  # among the organisations
+    zones: int
+    groups: int
+    observations: int
+    campaigns: int
+    #: Share of the response version's paragraphs touched by an editing operation.
+    changed: float = 0.10
+
+
+SCALES = {
+    "small": Scale(
+        "small",
+        top_sections=6,
+        subsections=4,
+        paragraphs=300,
+        organisations=60,
+        comuni=40,
+        zones=4,
+        groups=3,
+        observations=1_000,
+        campaigns=3,
+    ),
+    "large": Scale(
+        "large",
+        top_sections=60,
+        subsections=4,
+        paragraphs=3_000,
+        organisations=600,
+        comuni=400,
+        zones=8,
+        groups=10,
+        observations=10_000,
+        campaigns=12,
+    ),
+}
+
+
+@dataclass
+class Context:
+    session: Session
+    scale: Scale
+    seed: int
+    now: datetime
+    rng: random.Random
+    #: What the benchmark needs (ids, keys, logins): written as JSON by the command.
+    manifest: dict[str, Any] = field(default_factory=dict)
+    #: Handed from step to step (objects and id maps); not written out.
+    shared: dict[str, Any] = field(default_factory=dict)
+
+    def rng_for(self, step: str) -> random.Random:
+        """A generator of its own per step, so that a step's data does not shift when an
+        earlier step draws more numbers."""
+        return random.Random(f"{self.seed}:{step}")
+
+
+def _steps():
+    from bench.dataset import observations, plans, registry, rounds
+
+    return [
+        ("registry", registry.seed),
+        ("plans", plans.seed),
+        ("rounds", rounds.seed),
+        ("observations", observations.seed),
+        # ("moderation", moderation.seed),  points, tags, assignments: when moderation lands
+        # ("decisions", decisions.seed),    a decision per point, linked to lineage rows
+    ]
+
+
+def build(
+    session: Session, *, scale: str = "small", seed: int = 2026, now: datetime | None = None
+) -> dict[str, Any]:
+    """Seed an empty, migrated database; return the manifest (with each step's timing)."""
+    from app.plans.models import Plan
+    from app.stakeholders.models import Organisation
+
+    if session.scalar(select(func.count()).select_from(Organisation)) or session.scalar(
+        select(func.count()).select_from(Plan)
+    ):
+        raise SeedError("The benchmark data needs an empty database (run it on a fresh one).")
+    ctx = Context(
+        session=session,
+        scale=SCALES[scale],
+        seed=seed,
+        now=(now or utcnow()).replace(microsecond=0),
+        rng=random.Random(seed),
+    )
+    ctx.manifest.update(scale=scale, seed=seed, now=ctx.now.isoformat(), password=PASSWORD)
+    timings = []
+    for name, step in _steps():
+        started = time.perf_counter()
+        made = step(ctx)
+        session.flush()
+        timings.append(
+            {"step": name, "seconds": round(time.perf_counter() - started, 2), "made": made}
+        )
+    ctx.manifest["timings"] = timings
+    return ctx.manifest
