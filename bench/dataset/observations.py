@@ -22,6 +22,7 @@ from types import SimpleNamespace
 
 from sqlalchemy import insert, select, update
 
+from app.core import audit
 from app.core.audit import AuditEntry
 from app.observations import receipts
 from app.observations.models import Attachment, Channel, Observation, ObservationKind, Target
@@ -322,7 +323,7 @@ def seed(ctx) -> str:
 
     entries = []
     for number, author, channel, code, fingerprint, created_at, submitted_at, org_id in audit:
-        target = {"object_type": "observations", "object_id": str(ids[number]), "ip_address": None}
+        target = {"object_type": "observations", "object_id": str(ids[number])}
         submitted = {
             "protocol": code,
             "channel": channel.value,
@@ -352,8 +353,9 @@ def seed(ctx) -> str:
             at, reason = withdrawn[number]
             entries.append(
                 {**target, "occurred_at": at, "actor_id": author,
-                 "action": "observation.withdrawn", "details": {"protocol": code, "reason": reason}}
+                 "action": "observation.withdrawn", "details": {"protocol": code}}
             )  # fmt: skip
+    _chain(session, entries)
     for first in range(0, len(entries), 2_000):
         session.execute(insert(AuditEntry), entries[first : first + 2_000])
     session.execute(
@@ -396,4 +398,19 @@ def _manifest(ctx, drafts, ids) -> None:
         round_section_key=section,
         form_user_email=next(e for e in ctx.manifest["referent_emails"] if e.startswith("ref1.")),
         observations=len(drafts),
+    )
+
+
+def _chain(session, entries: list[dict]) -> None:
+    """Give bulk-inserted audit entries their place in the hash chain, as a flush would: numbers
+    taken from the locked head, each hash over the documented canonical form."""
+    seq, prev = audit._advance(session.connection(), len(entries))
+    for entry in entries:
+        entry["seq"], entry["prev_hash"] = seq, prev
+        entry["hash"] = prev = audit.entry_hash(SimpleNamespace(**{
+            "object_type": None, "object_id": None, "actor_id": None, **entry,
+        }))  # fmt: skip
+        seq += 1
+    session.execute(
+        update(audit.AuditChainHead).where(audit.AuditChainHead.id == 1).values(last_hash=prev)
     )

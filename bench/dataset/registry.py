@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 
-from app.core.demo import DEMO_ZONES
 from sqlalchemy import insert
 
 from app.accounts.models import Role, User, UserRole
@@ -12,6 +11,7 @@ from app.accounts.passwords import hash_password
 from app.api.models import ApiToken
 from app.api.operations import TOKEN_PREFIX
 from app.api.operations import hash_token as hash_api_token
+from app.demo import DEMO_ZONES
 from app.stakeholders.models import Group, Organisation, OrganisationKind, Zone, group_memberships
 
 ZONE_NAMES = DEMO_ZONES

@@ -19,8 +19,8 @@ from app.observations.files import check_attachment
 from app.observations.models import Attachment, Observation, ObservationState, Target
 from app.plans.models import LineageKind, Paragraph, ParagraphLineage, PlanVersion, VersionStatus
 from app.plans.operations import lineage_kinds
-from app.rounds.eligibility import user_may_submit
 from app.rounds.models import ProtocolCounter, Round, RoundState
+from app.rounds.permissions import can_submit
 from app.stakeholders.models import Organisation
 from bench.dataset import PASSWORD, SCALES
 from bench.pages import PAGES, api_body, form_fields
@@ -137,7 +137,7 @@ def test_small_data_set_is_what_the_app_would_have_made(db, seeded):
     )
     assert submitted == Counter(str(o.id) for o in observations)
     referents = {o.author for o in observations if o.author.organisation_id}
-    assert all(user_may_submit(user, round_) for user in referents)
+    assert all(can_submit(user, round_) for user in referents)
 
     # Campaigns: many observations share a title and nearly the same letter.
     titles = Counter(o.title for o in observations)
