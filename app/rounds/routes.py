@@ -17,8 +17,8 @@ from app.core.timezones import local_to_utc, utc_to_local
 from app.extensions import db
 from app.observations.models import Observation
 from app.observations.queries import submitted_counts
+from app.plans.frozen import frozen_tree
 from app.plans.models import Plan, PlanVersion, VersionStatus
-from app.plans.tree import load_tree
 from app.rounds import operations
 from app.rounds.forms import KIND_LABELS, RoundForm, StateForm
 from app.rounds.models import STATE_LABELS, Round, RoundState
@@ -182,7 +182,7 @@ def change_state(round_: Round):
 @bp.get("/<int:round_id>/")
 @require(is_logged_in, load=ROUND, visible=can_see_round)
 def show_round(round_: Round):
-    tree = load_tree(db.session, round_.version)
+    tree = frozen_tree(db.session, round_.version)
     counts = submitted_counts(round_, Observation.section_id)
     return render_template(
         "rounds/show.html",
@@ -222,7 +222,7 @@ def neighbours(tree, node):
 @require(is_logged_in, load=ROUND, visible=can_see_round)
 def show_section(round_: Round, key: str):
     """A top-level section's text, to comment on it, a paragraph or a selected passage."""
-    tree = load_tree(db.session, round_.version)
+    tree = frozen_tree(db.session, round_.version)
     node = tree.node_by_key(key)
     if node is None:
         abort(404)
