@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypeVar
 
 from flask import current_app
 from sqlalchemy import select
@@ -33,6 +35,7 @@ from app.plans.models import Paragraph, PlanVersion, PolicyArea, Section
 from app.plans.tree import Node, VersionTree, load_tree
 
 _EXTENSION = "traccia.frozen_texts"
+T = TypeVar("T")
 DEFAULT_CAPACITY = 8
 
 
@@ -103,13 +106,7 @@ def frozen_tree(session: Session, version: PlanVersion) -> VersionTree:
     was read before, from the database (two queries) otherwise."""
     if version.is_draft:
         return load_tree(session, version)
-    key = (version.id, version.frozen_at)
-    cache = _cache()
-    text = cache.get(key)
-    if text is None:
-        text = _read(session, version)
-        capacity = current_app.config.get("FROZEN_TEXT_CACHE_VERSIONS", DEFAULT_CAPACITY)
-        cache.put(key, text, capacity)
+    text = _entry(session, version)
     # the shared part is the text; the version object is this request's own
     return VersionTree(version, text.roots, text.nodes)
 
@@ -118,6 +115,36 @@ def frozen_tree(session: Session, version: PlanVersion) -> VersionTree:
 class _Text:
     roots: list[Node]
     nodes: dict[int, Node]
+    #: What pages made of this text once (:func:`rendered_once`), by name.
+    fragments: dict[Hashable, Any] = field(default_factory=dict)
+
+
+def _entry(session: Session, version: PlanVersion) -> _Text:
+    key = (version.id, version.frozen_at)
+    cache = _cache()
+    text = cache.get(key)
+    if text is None:
+        text = _read(session, version)
+        capacity = current_app.config.get("FROZEN_TEXT_CACHE_VERSIONS", DEFAULT_CAPACITY)
+        cache.put(key, text, capacity)
+    return text
+
+
+def rendered_once(
+    session: Session, version: PlanVersion, name: Hashable, build: Callable[[], T]
+) -> T:
+    """What ``build()`` makes of a frozen version's text (rows of a page, already rendered),
+    made the first time it is asked for and kept beside the text, for as long as the text
+    stays in memory. ``name`` says what it is and everything it depends on besides the text
+    (the round it links to, the language…). For a draft, ``build()`` runs every time."""
+    if version.is_draft:
+        return build()
+    fragments = _entry(session, version).fragments
+    try:
+        return fragments[name]
+    except KeyError:
+        made = fragments[name] = build()  # two threads may both build it: same result
+        return made
 
 
 def _read(session: Session, version: PlanVersion) -> _Text:
