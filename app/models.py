@@ -10,6 +10,13 @@ from app.accounts.models import (
 )
 from app.api.models import ApiToken, IdempotencyRecord
 from app.core.audit import AuditAddress, AuditChainHead, AuditEntry
+from app.decisions.links import DecisionLink
+from app.decisions.models import (
+    AnswerTemplate,
+    Decision,
+    DecisionRevision,
+    RoundDecisionSettings,
+)
 from app.moderation.models import (
     AttachmentText,
     InternalNote,
@@ -31,7 +38,7 @@ from app.plans.models import (
     PlanVersion,
     Section,
 )
-from app.rounds.models import ProtocolCounter, Round
+from app.rounds.models import ConclusionOverride, ProtocolCounter, Round
 from app.stakeholders.models import (
     Group,
     Invitation,
@@ -43,12 +50,17 @@ from app.stakeholders.models import (
 )
 
 __all__ = [
+    "AnswerTemplate",
     "ApiToken",
     "Attachment",
     "AttachmentText",
     "AuditAddress",
     "AuditChainHead",
     "AuditEntry",
+    "ConclusionOverride",
+    "Decision",
+    "DecisionLink",
+    "DecisionRevision",
     "Group",
     "IdempotencyRecord",
     "InternalNote",
@@ -73,6 +85,7 @@ __all__ = [
     "ProtocolCounter",
     "Role",
     "Round",
+    "RoundDecisionSettings",
     "SearchDocument",
     "Section",
     "Tag",

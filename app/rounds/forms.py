@@ -67,3 +67,8 @@ class RoundForm(FlaskForm):
 
 class StateForm(FlaskForm):
     action = StringField(validators=[DataRequired()])
+    #: An administrator concluding with gaps says why (recorded with the gaps).
+    override_reason = TextAreaField(
+        _l("Why conclude anyway (recorded with what is missing)"),
+        validators=[Optional(), Length(max=2_000)],
+    )

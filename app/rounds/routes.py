@@ -11,7 +11,7 @@ from app.core.confirm import ask_first
 from app.core.db import utcnow
 from app.core.i18n import lazy_gettext as _l
 from app.core.pagination import paginate
-from app.core.permissions import is_logged_in, require
+from app.core.permissions import is_admin, is_logged_in, require
 from app.core.refusals import commit_or_refuse
 from app.core.timezones import local_to_utc, utc_to_local
 from app.extensions import db
@@ -21,7 +21,7 @@ from app.plans.models import Plan, PlanVersion, VersionStatus
 from app.plans.tree import load_tree
 from app.rounds import operations
 from app.rounds.forms import KIND_LABELS, RoundForm, StateForm
-from app.rounds.models import STATE_LABELS, Round, RoundState
+from app.rounds.models import STATE_LABELS, ConclusionRefused, Round, RoundState
 from app.rounds.permissions import can_manage_rounds, can_see_round
 from app.rounds.queries import ROUND, visible_rounds
 from app.stakeholders.models import Group, OrganisationKind, Zone
@@ -172,10 +172,24 @@ def change_state(round_: Round):
         )
     ):
         return page
-    with commit_or_refuse() as attempt:
-        operations.change_state(db.session, round_, action, actor=current_user)
+    override = (form.override_reason.data or "").strip() if action == "conclude" else ""
+    with commit_or_refuse(show=False) as attempt:
+        operations.change_state(
+            db.session, round_, action, actor=current_user, override_reason=override or None
+        )
     if attempt.done:
         flash(_("The round is now %(state)s.", state=STATE_LABELS[round_.state]), "success")
+    elif isinstance(attempt.refusal, ConclusionRefused):
+        db.session.refresh(round_)
+        return render_template(
+            "rounds/conclusion_refused.html",
+            round=round_,
+            refusal=attempt.refusal,
+            state_form=StateForm(formdata=None),
+            may_override=is_admin(current_user),
+        ), 409
+    else:
+        flash(str(attempt.refusal.message), "danger")
     return redirect(url_for("rounds.show_round", round_id=round_.id))
 
 
