@@ -37,10 +37,14 @@ class DecisionForm(FlaskForm):
         validators=[Optional(), Length(max=REASONING_MAX)],
     )
     #: Already covered: the paragraph of the consulted version that says it.
-    paragraph_id = SelectField(_l("Paragraph that already covers it"), coerce=str)
+    paragraph_id = SelectField(
+        _l("Paragraph that already covers it"), coerce=str, validate_choice=False
+    )
     #: Accepted, partly accepted: the stored changes of the response version (``c<id>``, or
     #: ``s<id>`` for a change narrowed to words).
-    changes = MultiCheckboxField(_l("Changes of the response version it caused"))
+    changes = MultiCheckboxField(
+        _l("Changes of the response version it caused"), validate_choice=False
+    )
     lock_version = OptionalLockField()
 
     def chosen_outcome(self) -> Outcome | None:

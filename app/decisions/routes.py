@@ -14,7 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from app.core.confirm import ask_first
 from app.core.i18n import lazy_gettext as _l
 from app.core.pagination import paginate
-from app.core.permissions import anyone, is_editor, require
+from app.core.permissions import anyone, is_editor, is_staff, require
 from app.core.ratelimit import limiter
 from app.core.refusals import commit_or_refuse, show_refusal
 from app.core.security import public
@@ -256,7 +256,7 @@ def publish_round(round_: Round):
 
 
 @bp.route("/rounds/<int:round_id>/settings", methods=["GET", "POST"])
-@require(is_editor, load=ROUND, visible=can_read_decisions, allowed=can_configure_decisions)
+@require(is_staff, load=ROUND, visible=can_see_coverage, allowed=can_configure_decisions)
 def settings(round_: Round):
     stored = operations.settings_of(db.session, round_)
     form = SettingsForm()
@@ -274,7 +274,7 @@ def settings(round_: Round):
             )
         if attempt.done:
             flash(_("Settings saved."), "success")
-            return redirect(url_for("decisions.workspace", round_id=round_.id))
+            return redirect(url_for("decisions.coverage", round_id=round_.id))
     return render_template("decisions/settings.html", round=round_, form=form)
 
 
@@ -347,7 +347,7 @@ def archive_template(template: AnswerTemplate):
 
 
 @bp.get("/rounds/<int:round_id>/coverage")
-@require(is_editor, load=ROUND, visible=can_see_coverage)
+@require(is_staff, load=ROUND, visible=can_see_coverage)
 def coverage(round_: Round):
     return render_template(
         "decisions/coverage.html",
