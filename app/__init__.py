@@ -116,6 +116,7 @@ def _register_cli(app: Flask) -> None:
     from app.core.i18n_cli import i18n_cli
     from app.moderation.cli import moderation_cli
     from app.notifications.cli import outbox_cli
+    from app.plans.cli import plans_cli
     from app.rounds.cli import rounds_cli
     from app.stakeholders.cli import orgs_cli
 
@@ -129,3 +130,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(moderation_cli)
     app.cli.add_command(bench_cli)
+    app.cli.add_command(plans_cli)

@@ -30,6 +30,7 @@ from app.moderation.models import (
 )
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.observations.models import Attachment, Observation, Point
+from app.plans.changes import TextChange, TextChangeParagraph, TextChangeSpan
 from app.plans.models import (
     Paragraph,
     ParagraphLineage,
@@ -89,6 +90,9 @@ __all__ = [
     "SearchDocument",
     "Section",
     "Tag",
+    "TextChange",
+    "TextChangeParagraph",
+    "TextChangeSpan",
     "Triage",
     "TriageTransition",
     "User",

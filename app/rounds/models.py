@@ -124,8 +124,14 @@ class Round(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: The successor of the consulted version in which the editors answer the round (its
+    #: stored changes against the consulted version are what decisions link to).
+    response_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("plan_versions.id"), index=True
+    )
 
-    version: Mapped[PlanVersion] = relationship(lazy="joined")
+    version: Mapped[PlanVersion] = relationship(lazy="joined", foreign_keys=[plan_version_id])
+    response_version: Mapped[PlanVersion | None] = relationship(foreign_keys=[response_version_id])
     created_by: Mapped[User | None] = relationship()
     groups: Mapped[list[Group]] = relationship(secondary=round_groups, order_by="Group.name")
     zones: Mapped[list[Zone]] = relationship(secondary=round_zones, order_by="Zone.name")
