@@ -38,6 +38,7 @@ from app.extensions import db
 from app.moderation import points as moderation_points
 from app.observations.models import Observation, ObservationState, Point
 from app.observations.queries import OBSERVATION, by_receipt
+from app.plans.changes import register_change_annotator, register_link_guard
 from app.plans.models import Paragraph, Section
 from app.rounds.models import Round, RoundState
 from app.rounds.operations import register_conclusion_check
@@ -53,6 +54,8 @@ add_nav_item("decisions.index", _l("Decisions"), is_editor, prefix="decisions")
 @bp.record_once
 def _template_helpers(state) -> None:
     register_conclusion_check(coverage_.conclusion_check)
+    register_link_guard(links.link_guard)
+    register_change_annotator(links.change_annotator)
     state.app.jinja_env.globals.update(
         outcome_labels=OUTCOME_LABELS,
         decision_state_labels=STATE_LABELS,

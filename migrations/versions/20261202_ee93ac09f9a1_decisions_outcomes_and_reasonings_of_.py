@@ -1,7 +1,7 @@
 """decisions: outcomes and reasonings of points, revisions, answer templates, round settings, links to paragraphs; rounds' conclusion overrides
 
 Revision ID: ee93ac09f9a1
-Revises: 713536197c7b
+Revises: 9236a69ac087
 Create Date: 2026-12-02 01:38:41.622351
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'ee93ac09f9a1'
-down_revision = '713536197c7b'
+down_revision = '9236a69ac087'
 branch_labels = None
 depends_on = None
 
@@ -82,14 +82,21 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('decision_id', sa.Integer(), nullable=False),
     sa.Column('paragraph_id', sa.Integer(), nullable=True),
-    sa.CheckConstraint('paragraph_id IS NOT NULL', name=op.f('ck_decision_links_links_something')),
+    sa.Column('change_id', sa.Integer(), nullable=True),
+    sa.Column('span_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint('(paragraph_id IS NULL) <> (change_id IS NULL)', name=op.f('ck_decision_links_paragraph_xor_change')),
+    sa.CheckConstraint('span_id IS NULL OR change_id IS NOT NULL', name=op.f('ck_decision_links_span_of_a_change')),
     sa.ForeignKeyConstraint(['decision_id'], ['decisions.id'], name=op.f('fk_decision_links_decision_id_decisions')),
     sa.ForeignKeyConstraint(['paragraph_id'], ['plan_paragraphs.id'], name=op.f('fk_decision_links_paragraph_id_plan_paragraphs')),
+    sa.ForeignKeyConstraint(['change_id'], ['text_changes.id'], name=op.f('fk_decision_links_change_id_text_changes')),
+    sa.ForeignKeyConstraint(['span_id'], ['text_change_spans.id'], name=op.f('fk_decision_links_span_id_text_change_spans')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_decision_links'))
     )
     with op.batch_alter_table('decision_links', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_decision_links_decision_id'), ['decision_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_decision_links_paragraph_id'), ['paragraph_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_decision_links_change_id'), ['change_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_decision_links_span_id'), ['span_id'], unique=False)
 
     op.create_table('decision_revisions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -121,6 +128,8 @@ def downgrade():
 
     op.drop_table('decision_revisions')
     with op.batch_alter_table('decision_links', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_decision_links_span_id'))
+        batch_op.drop_index(batch_op.f('ix_decision_links_change_id'))
         batch_op.drop_index(batch_op.f('ix_decision_links_paragraph_id'))
         batch_op.drop_index(batch_op.f('ix_decision_links_decision_id'))
 

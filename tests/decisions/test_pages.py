@@ -440,11 +440,17 @@ def test_coverage_lists_undecided_points_and_concluding_waits_for_it(
     assert "decision" in override.gaps or "decisione" in override.gaps
 
 
-def test_a_fully_decided_round_concludes(db, setting):
+def test_a_fully_decided_round_concludes(db, setting, make_successor):
+    from app.plans import operations as plans
     from app.rounds import operations as rounds
 
     s = setting(n=1, state=RoundState.IN_REVIEW)
     _publish(db, s, s.points[0])
+    round_ = db.session.get(Round, s.round.id)
+    response = make_successor(round_.version)  # nothing changed: nothing to link
+    round_.response_version_id = response.id
+    plans.freeze_version(db.session, response)
+    db.session.commit()
     assert triage_of(s.observations[0]).state.value == "decided"
     rounds.change_state(db.session, db.session.get(Round, s.round.id), "conclude", actor=None)
     db.session.commit()
