@@ -67,3 +67,12 @@ class RoundForm(FlaskForm):
 
 class StateForm(FlaskForm):
     action = StringField(validators=[DataRequired()])
+
+
+class ResponseVersionForm(FlaskForm):
+    """Start the response version (``action=start``, with a label) or choose an existing
+    successor of the consulted version (``action=choose``, with its number)."""
+
+    action = StringField(validators=[DataRequired()])
+    label = StringField(_l("Label of the new version"), validators=[Optional(), Length(max=200)])
+    version = IntegerField(_l("Version"), validators=[Optional()])
