@@ -519,6 +519,79 @@ def trace_changes(session: Session, observation) -> dict[int, list[TracedChange]
     return result
 
 
-def follow_point(session: Session, point, round_):
-    """Where the point's anchor stands in the round's response version (None: no version)."""
-    return None
+@dataclass
+class Standing:
+    """Where a point's anchor stands in the response version, for the pages."""
+
+    description: str
+    before: str = ""
+    quote: str = ""
+    after: str = ""
+    text: str = ""
+    url: str | None = None
+
+
+def _describe(followed) -> str:
+    from app.plans.anchors import FollowStatus
+
+    status = followed.status
+    if status is FollowStatus.SAME:
+        return str(_l("Moved, with the same words.") if followed.moved else _l("Unchanged."))
+    if status is FollowStatus.EDITED:
+        return str(_l("Edited."))
+    if status is FollowStatus.SPLIT:
+        return str(_l("Split into %(n)d paragraphs.", n=len(followed.paragraphs)))
+    if status is FollowStatus.MERGED:
+        return str(_l("Merged with other paragraphs."))
+    if status is FollowStatus.RENAMED:
+        return str(
+            _l(
+                "The section is now %(number)s %(title)s.",
+                number=followed.section.number,
+                title=followed.section.title,
+            )
+        )
+    return str(_l("Removed from the response version."))
+
+
+def follow_points(session: Session, points, round_) -> dict[int, Standing]:
+    """Where each point's anchor (section, paragraph, quoted passage) now stands in the
+    round's response version: ``plans.anchors.follow_many``, a bounded number of queries."""
+    from flask import url_for
+
+    from app.plans.anchors import Anchor, FollowStatus, follow_many
+
+    version = round_.response_version
+    points = [p for p in points if p.target.value != "plan"]
+    if version is None or not points:
+        return {}
+    result = {}
+    for point, followed in zip(
+        points, follow_many(session, [Anchor.of(p) for p in points], version), strict=True
+    ):
+        standing = Standing(_describe(followed))
+        if followed.quote_survives:
+            text = followed.quote_paragraph.text
+            standing.before = text[: followed.quote_start]
+            standing.quote = text[followed.quote_start : followed.quote_end]
+            standing.after = text[followed.quote_end :]
+        elif point.quote_text and followed.status is not FollowStatus.REMOVED:
+            standing.description += " " + str(
+                _l("The quoted words are no longer there as they were.")
+            )
+        if followed.paragraphs and not followed.quote_survives:
+            standing.text = " ¶ ".join(p.text for p in followed.paragraphs)
+        if followed.paragraphs:
+            standing.url = url_for(
+                "plans.paragraph_link",
+                slug=version.plan.slug,
+                number=version.number,
+                key=followed.paragraphs[0].key,
+            )
+        result[point.id] = standing
+    return result
+
+
+def follow_point(session: Session, point, round_) -> Standing | None:
+    """:func:`follow_points` for one point."""
+    return follow_points(session, [point], round_).get(point.id)

@@ -364,12 +364,16 @@ def coverage(round_: Round):
 
 def _trace_page(observation: Observation, form=None, status: int = 200):
     withdrawn = observation.state is ObservationState.WITHDRAWN
+    traced = queries.trace(db.session, observation)
     return render_template(
         "decisions/trace.html",
         observation=observation,
         withdrawn=withdrawn,
-        traced=queries.trace(db.session, observation),
+        traced=traced,
         changes=links.trace_changes(db.session, observation),
+        standings={}
+        if withdrawn
+        else links.follow_points(db.session, [item.point for item in traced], observation.round),
         form=form,
     ), status
 

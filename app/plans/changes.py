@@ -48,7 +48,14 @@ from sqlalchemy import (
     inspect,
     select,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relationship
+from sqlalchemy.orm import (
+    Mapped,
+    Session,
+    mapped_column,
+    object_session,
+    relationship,
+    selectinload,
+)
 
 from app.core.db import Base, UTCDateTime, enum_type, utcnow
 from app.core.i18n import lazy_gettext as _l
@@ -752,18 +759,60 @@ def _write(session, version, c: _Computed, item: _Stored | None, wanted: list[Sp
 # Reading them --------------------------------------------------------------------------------
 
 
-def current_changes(session: Session, version_id: int) -> list[TextChange]:
-    """The version's current changes, with their paragraphs and spans (three queries)."""
-    from sqlalchemy.orm import selectinload
-
+def current_changes(session: Session, version_id: int, *, spans: bool = True) -> list[TextChange]:
+    """The version's current changes, with their paragraphs and spans (three queries; two
+    without the spans)."""
+    options = [selectinload(TextChange.paragraphs)]
+    if spans:
+        options.append(selectinload(TextChange.spans))
     return list(
         session.scalars(
             select(TextChange)
             .where(TextChange.version_id == version_id, TextChange.ended_at.is_(None))
-            .options(selectinload(TextChange.paragraphs), selectinload(TextChange.spans))
+            .options(*options)
             .order_by(TextChange.id)
         )
     )
+
+
+def attach_stored(session: Session, result) -> dict[int, TextChange]:
+    """Give a :class:`~app.plans.diff.VersionDiff` of adjacent versions its stored changes
+    (``change.stored``, ``section.stored``): their ids are its numbers. Two queries; nothing
+    for versions that are not adjacent (their diff has no stable numbers)."""
+    if not result.adjacent:
+        return {}
+    changes = {c.id: c for c in current_changes(session, result.new.id, spans=False)}
+    paragraphs: dict[tuple, TextChange] = {}
+    sections: dict[tuple, TextChange] = {}
+    for change in changes.values():
+        if change.scope is ChangeScope.SECTION:
+            sections[(change.old_section_id, change.new_section_id)] = change
+            continue
+        old = frozenset(p.paragraph_id for p in change.paragraphs if p.side is ChangeSide.OLD)
+        new = frozenset(p.paragraph_id for p in change.paragraphs if p.side is ChangeSide.NEW)
+        paragraphs[(old, new)] = change
+    for sd in result.sections:
+        if sd.status != "same":
+            key = (
+                sd.old_section.id if sd.old_section is not None else None,
+                sd.node.section.id if sd.node is not None else None,
+            )
+            sd.stored = sections.get(key)
+        for change in sd.changes:
+            key = (frozenset(p.id for p in change.old), frozenset(p.id for p in change.new))
+            change.stored = paragraphs.get(key)
+    return changes
+
+
+def changes_by_paragraph(session: Session, version_id: int) -> dict[int, list[TextChange]]:
+    """The current paragraph changes of a version by the successor paragraph they start at
+    (its first new paragraph), for its reading page. Two queries."""
+    out: dict[int, list[TextChange]] = {}
+    for change in current_changes(session, version_id, spans=False):
+        new = [p for p in change.paragraphs if p.side is ChangeSide.NEW]
+        if change.scope is ChangeScope.PARAGRAPH and new:
+            out.setdefault(min(new, key=lambda p: p.position).paragraph_id, []).append(change)
+    return out
 
 
 def backfill_changes(session: Session) -> int:
@@ -797,7 +846,9 @@ __all__ = [
     "TextChangeParagraph",
     "TextChangeSpan",
     "annotations",
+    "attach_stored",
     "backfill_changes",
+    "changes_by_paragraph",
     "current_changes",
     "narrow",
     "register_change_annotator",

@@ -47,12 +47,19 @@ class Change:
     moved: bool = False
     #: The words are the same but their formatting changed (bold, italics, a list, a link…).
     format_changed: bool = False
-    #: Every lineage row behind this change, for the decisions that will link to it.
+    #: Every lineage row behind this change.
     lineage_ids: list[int] = field(default_factory=list)
+    #: The stored :class:`~app.plans.changes.TextChange` (adjacent versions only): its id is
+    #: the change's number, what decisions link to.
+    stored: object | None = None
 
     @property
     def anchor(self) -> str:
-        return f"change-{self.change_id}"
+        """``change-<stored id>``; between versions that are not adjacent there is no stored
+        change, and ``part-<n>`` is only a place on this page."""
+        if self.stored is not None:
+            return f"change-{self.stored.id}"
+        return f"part-{self.change_id}"
 
 
 @dataclass
@@ -62,6 +69,8 @@ class SectionDiff:
     changes: list[Change]
     status: str  # "same", "added", "removed", "moved", "renamed"
     old_title: str | None = None
+    #: The stored section change, as for :attr:`Change.stored`.
+    stored: object | None = None
 
 
 @dataclass
@@ -70,6 +79,11 @@ class VersionDiff:
     new: PlanVersion
     sections: list[SectionDiff]
     summary: dict[str, int]
+
+    @property
+    def adjacent(self) -> bool:
+        """The newer version continues the older one directly: its changes are stored."""
+        return self.new.predecessor_id == self.old.id
 
 
 class NotRelated(ValueError):

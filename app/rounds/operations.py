@@ -327,3 +327,68 @@ def apply_due_transitions(session: Session, now: datetime | None = None) -> dict
             counts["reminded"] += 1
     session.flush()
     return counts
+
+
+# The response version ----------------------------------------------------------------------
+
+#: Where a round may get or change its response version (not once it is concluded: its
+#: decisions and coverage are final; not before its text is frozen).
+RESPONSE_STATES = {RoundState.OPEN, RoundState.CLOSED, RoundState.IN_REVIEW}
+
+
+def _check_response_state(round_: Round) -> None:
+    if round_.state not in RESPONSE_STATES:
+        raise RoundError(
+            _l("A response version can be set once the round is open, and until it is concluded.")
+        )
+
+
+def set_response_version(
+    session: Session, round_: Round, version: PlanVersion, *, actor=None
+) -> None:
+    """Make ``version`` the round's response version: it must continue the consulted version
+    directly (its stored changes against it are what the decisions link to)."""
+    _check_response_state(round_)
+    if version.predecessor_id != round_.plan_version_id:
+        raise RoundError(
+            _l(
+                "The response version must be the next version of the consulted text "
+                "(started from %(label)s).",
+                label=round_.version.label,
+            ),
+            "version",
+        )
+    if round_.response_version_id == version.id:
+        return
+    previous = round_.response_version_id
+    round_.response_version = version
+    session.flush()
+    record(
+        session,
+        "round.response_version_set",
+        actor=actor,
+        obj=round_,
+        version_id=version.id,
+        previous_version_id=previous,
+    )
+
+
+def start_response_version(session: Session, round_: Round, *, label: str, actor=None):
+    """Start the next draft of the consulted version and make it the response version."""
+    from app.plans.operations import create_successor
+
+    _check_response_state(round_)
+    successor = create_successor(session, round_.version, label=label, actor=actor)
+    set_response_version(session, round_, successor, actor=actor)
+    return successor
+
+
+def response_candidates(session: Session, round_: Round) -> list[PlanVersion]:
+    """The versions that may answer the round: those that continue its consulted version."""
+    return list(
+        session.scalars(
+            select(PlanVersion)
+            .where(PlanVersion.predecessor_id == round_.plan_version_id)
+            .order_by(PlanVersion.number)
+        )
+    )

@@ -260,3 +260,45 @@ def test_an_accepted_decision_whose_change_ended_is_a_gap(db, setting, make_succ
     with pytest.raises(LinkedChangeError):
         plans.update_paragraph(db.session, first, html=original, seen_lock=first.lock_version)
     db.session.rollback()
+
+
+def _anchor_to_passage(db, point, paragraph, quote):
+    from app.observations.models import Point
+    from app.plans.anchors import Target
+
+    point = db.session.get(Point, point.id)
+    start = paragraph.text.index(quote)
+    point.target = Target.PASSAGE
+    point.section_id, point.paragraph_id = paragraph.section_id, paragraph.id
+    point.quote_text, point.quote_start, point.quote_end = quote, start, start + len(quote)
+    db.session.commit()
+    return point
+
+
+def test_the_point_s_anchor_is_followed_into_the_response_version(
+    db, client, setting, make_successor
+):
+    s = setting(n=1)
+    round_ = db.session.get(Round, s.round.id)
+    consulted = _paragraphs(db, round_.version)
+    quote = consulted[0].text.split()[0]
+    point = _anchor_to_passage(db, s.points[0], consulted[0], quote)
+    response, first, _original, _change = _respond(db, make_successor, s.round)
+    login_page = f"/decisions/trace/{s.observations[0].id}"
+    page = client.get(login_page).get_data(as_text=True)
+    assert "Modificato." in page and f"<mark>{quote}</mark>" in page  # the words survive
+    first = db.session.get(Paragraph, first.id)
+    plans.split_paragraph(
+        db.session,
+        first,
+        parts=[first.text, "Un paragrafo nuovo."],
+        seen_lock=first.lock_version,
+    )
+    db.session.commit()
+    page = client.get(login_page).get_data(as_text=True)
+    assert "Diviso in 2 paragrafi." in page
+    from tests.fixtures.factories import login
+
+    login(client, s.editor)
+    editor_page = client.get(f"/decisions/points/{point.id}/").get_data(as_text=True)
+    assert "Diviso in 2 paragrafi." in editor_page and f"/v{response.number}/p/" in editor_page

@@ -252,3 +252,21 @@ def test_the_changes_of_a_frozen_version_are_fixed_except_marking_editorial(db, 
     change.editorial, change.editorial_note = True, "Refuso."
     db.session.commit()
     assert stored(db, successor)[0].editorial
+
+
+def test_the_backfill_stores_the_changes_of_versions_frozen_without_them(db, app, pair):
+    from sqlalchemy import text
+
+    _base, successor = pair
+    edit(db, paragraphs(db, successor)[1], "Ridurre molto la burocrazia.")
+    operations.freeze_version(db.session, successor)
+    db.session.commit()
+    with db.engine.begin() as connection:  # as if made before the stored changes existed
+        for table in ("text_change_spans", "text_change_paragraphs", "text_changes"):
+            connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed names
+    result = app.test_cli_runner().invoke(args=["plans", "sync-changes"])
+    assert "versions filled: 1" in result.output
+    [change] = stored(db, successor)
+    assert change.kind is TextChangeKind.EDITED
+    again = app.test_cli_runner().invoke(args=["plans", "sync-changes"])
+    assert "versions filled: 0" in again.output
