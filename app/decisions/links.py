@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import CheckConstraint, ForeignKey, exists, func, or_, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from app.core.db import Base
 from app.core.i18n import lazy_gettext as _l
@@ -204,7 +204,11 @@ def text_coverage(session: Session, round_, *, limit: int) -> TextCoverage:
     result = TextCoverage()
     query = changing_decisions(session, round_).where(~_linked_to_current())
     result.unlinked_total = session.scalar(query.with_only_columns(func.count()).order_by(None))
-    result.unlinked = list(session.scalars(query.limit(limit))) if limit else []
+    result.unlinked = (
+        list(session.scalars(query.options(selectinload(Decision.point)).limit(limit)))
+        if limit
+        else []
+    )
     version = round_.response_version
     if version is None:
         anything = session.scalar(

@@ -470,13 +470,26 @@ def _statements(db, client, paths) -> dict:
     return counts
 
 
-def test_statements_per_page_do_not_grow_with_the_round(db, client, setting, make_user):
+def test_statements_per_page_do_not_grow_with_the_round(
+    db, client, setting, make_user, make_successor
+):
+    from tests.decisions.test_links import _respond
+
     admin = make_user(Role.ADMIN)
     results = []
     for n in (2, 12):
         s = setting(n=n)
-        for point in s.points:
-            _publish(db, s, point)
+        _response, _first, _original, change = _respond(db, make_successor, s.round)
+        for point in s.points:  # every point accepted, linked to the same change
+            decision = operations.save(
+                db.session,
+                point,
+                operations.Draft(Outcome.ACCEPTED, "Accolta.", None, [change.id]),
+                actor=s.editor,
+            )
+            db.session.commit()
+            operations.publish(db.session, point, actor=s.editor, seen_lock=decision.lock_version)
+            db.session.commit()
         login(client, admin)
         results.append(
             _statements(
