@@ -302,3 +302,24 @@ def test_the_point_s_anchor_is_followed_into_the_response_version(
     login(client, s.editor)
     editor_page = client.get(f"/decisions/points/{point.id}/").get_data(as_text=True)
     assert "Diviso in 2 paragrafi." in editor_page and f"/v{response.number}/p/" in editor_page
+
+
+def test_the_comparison_and_reading_pages_say_which_points_motivated_a_change(
+    db, client, setting, make_successor
+):
+    from tests.fixtures.factories import login
+
+    s = setting(n=1)
+    response, _first, _original, change = _respond(db, make_successor, s.round)
+    decision = _accept(db, s, s.points[0], [change.id])
+    login(client, s.editor)  # the response version is a draft: staff read it
+    slug = response.plan.slug
+    diff = f"/plans/{slug}/diff?old={response.number - 1}&new={response.number}"
+    assert s.points[0].label not in client.get(diff).get_data(as_text=True)  # a draft: no
+    operations.publish(db.session, s.points[0], actor=s.editor, seen_lock=decision.lock_version)
+    db.session.commit()
+    page = client.get(diff).get_data(as_text=True)
+    assert "Perché è cambiato?" in page and s.points[0].label in page and "accolta" in page
+    assert f"/decisions/trace/{s.observations[0].id}#point-1" in page
+    reading = client.get(f"/plans/{slug}/v{response.number}/").get_data(as_text=True)
+    assert s.points[0].label in reading
