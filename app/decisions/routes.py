@@ -36,6 +36,7 @@ from app.decisions.permissions import (
 )
 from app.extensions import db
 from app.moderation import points as moderation_points
+from app.moderation.models import Triage, TriageState
 from app.observations.models import Observation, ObservationState, Point
 from app.observations.queries import OBSERVATION, by_receipt
 from app.plans.changes import register_change_annotator, register_link_guard
@@ -365,11 +366,14 @@ def coverage(round_: Round):
 def _trace_page(observation: Observation, form=None, status: int = 200):
     withdrawn = observation.state is ObservationState.WITHDRAWN
     traced = queries.trace(db.session, observation)
+    triage = db.session.get(Triage, observation.id)
     return render_template(
         "decisions/trace.html",
         observation=observation,
         withdrawn=withdrawn,
         traced=traced,
+        not_admissible=triage is not None and triage.state is TriageState.NOT_ADMISSIBLE,
+        triage=triage,
         changes=links.trace_changes(db.session, observation),
         standings={}
         if withdrawn

@@ -507,3 +507,21 @@ def test_statements_per_page_do_not_grow_with_the_round(
     small, large = results
     assert small == large
     assert max(small.values()) <= 25, small
+
+
+def test_a_not_admissible_observation_says_why(db, client, setting):
+    from app.moderation import operations as moderation
+
+    s = setting(n=1, admit=False)
+    triage = triage_of(s.observations[0])
+    moderation.transition(
+        db.session,
+        triage,
+        "reject",
+        actor=s.moderator,
+        seen_lock=triage.lock_version,
+        reason="Riguarda un altro piano",
+    )
+    db.session.commit()
+    page = client.get(f"/decisions/trace/{s.observations[0].id}").get_data(as_text=True)
+    assert "trace-not-admissible" in page and "Riguarda un altro piano" in page
