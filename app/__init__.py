@@ -85,6 +85,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.api.blueprints import admin_bp as api_tokens_bp
     from app.api.blueprints import bp as api_bp
     from app.core.routes import bp as core_bp
+    from app.decisions.routes import bp as decisions_bp
     from app.moderation.routes import bp as moderation_bp
     from app.notifications.routes import bp as outbox_bp
     from app.observations.routes import bp as observations_bp
@@ -104,6 +105,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(plans_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(moderation_bp)
+    app.register_blueprint(decisions_bp)
 
 
 def _register_cli(app: Flask) -> None:
@@ -114,6 +116,7 @@ def _register_cli(app: Flask) -> None:
     from app.core.i18n_cli import i18n_cli
     from app.moderation.cli import moderation_cli
     from app.notifications.cli import outbox_cli
+    from app.plans.cli import plans_cli
     from app.rounds.cli import rounds_cli
     from app.stakeholders.cli import orgs_cli
 
@@ -127,3 +130,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(moderation_cli)
     app.cli.add_command(bench_cli)
+    app.cli.add_command(plans_cli)

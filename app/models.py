@@ -10,6 +10,13 @@ from app.accounts.models import (
 )
 from app.api.models import ApiToken, IdempotencyRecord
 from app.core.audit import AuditAddress, AuditChainHead, AuditEntry
+from app.decisions.links import DecisionLink
+from app.decisions.models import (
+    AnswerTemplate,
+    Decision,
+    DecisionRevision,
+    RoundDecisionSettings,
+)
 from app.moderation.models import (
     AttachmentText,
     InternalNote,
@@ -23,6 +30,7 @@ from app.moderation.models import (
 )
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.observations.models import Attachment, Observation, Point
+from app.plans.changes import TextChange, TextChangeParagraph, TextChangeSpan
 from app.plans.models import (
     Paragraph,
     ParagraphLineage,
@@ -31,7 +39,7 @@ from app.plans.models import (
     PlanVersion,
     Section,
 )
-from app.rounds.models import ProtocolCounter, Round
+from app.rounds.models import ConclusionOverride, ProtocolCounter, Round
 from app.stakeholders.models import (
     Group,
     Invitation,
@@ -43,12 +51,17 @@ from app.stakeholders.models import (
 )
 
 __all__ = [
+    "AnswerTemplate",
     "ApiToken",
     "Attachment",
     "AttachmentText",
     "AuditAddress",
     "AuditChainHead",
     "AuditEntry",
+    "ConclusionOverride",
+    "Decision",
+    "DecisionLink",
+    "DecisionRevision",
     "Group",
     "IdempotencyRecord",
     "InternalNote",
@@ -73,9 +86,13 @@ __all__ = [
     "ProtocolCounter",
     "Role",
     "Round",
+    "RoundDecisionSettings",
     "SearchDocument",
     "Section",
     "Tag",
+    "TextChange",
+    "TextChangeParagraph",
+    "TextChangeSpan",
     "Triage",
     "TriageTransition",
     "User",

@@ -56,7 +56,11 @@ TRANSITIONS: dict[str, tuple[frozenset[TriageState], TriageState]] = {
     ),
     "assign": (frozenset({TriageState.ADMISSIBLE}), TriageState.ASSIGNED),
     "unassign": (frozenset({TriageState.ASSIGNED}), TriageState.ADMISSIBLE),
-    "decide": (frozenset({TriageState.ASSIGNED}), TriageState.DECIDED),
+    # (admissible too: where a round lets any editor decide, a point needs no assignee)
+    "decide": (
+        frozenset({TriageState.ADMISSIBLE, TriageState.ASSIGNED}),
+        TriageState.DECIDED,
+    ),
 }
 
 #: The actions a moderator takes on the queue's item page (the others follow assignment and

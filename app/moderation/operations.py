@@ -99,6 +99,14 @@ def transition(
     return _move(session, triage, action, actor=actor, reason=reason, now=now or utcnow())
 
 
+def mark_decided(session: Session, triage: Triage, *, actor: User, now: datetime | None = None):
+    """Move an observation to ``decided`` (the decisions domain calls it when every active
+    point has a published decision); nothing happens if it is already there."""
+    if triage.state is TriageState.DECIDED:
+        return None
+    return _move(session, triage, "decide", actor=actor, reason=None, now=now or utcnow())
+
+
 def clean_reason(reason: str | None) -> str:
     reason = " ".join((reason or "").split())
     if not reason:

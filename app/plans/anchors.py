@@ -167,3 +167,192 @@ def locate_quote(text: str, quote: str, start: int | None, end: int | None) -> t
             _l("The quoted passage is not in the paragraph: select it again in the text.")
         )
     return found, found + len(wanted)
+
+
+# Following an anchor into a later version ------------------------------------------------
+
+
+class FollowStatus(enum.StrEnum):
+    """What became of an anchored text in a later version."""
+
+    PLAN = "plan"  # the plan as a whole: nothing to follow
+    SAME = "same"  # the same words (possibly moved)
+    EDITED = "edited"
+    SPLIT = "split"  # into several paragraphs
+    MERGED = "merged"  # into one paragraph with others
+    REMOVED = "removed"
+    RENAMED = "renamed"  # a section with a new number or title
+
+
+@dataclass
+class Followed:
+    """Where an anchor stands in the target version.
+
+    ``paragraphs``: what the anchored paragraph now is (several after a split, the merged one
+    after a merge, none once removed); ``section``: the anchored section, or the section the
+    paragraph now sits in; ``moved``: the paragraph now sits in a section that does not continue
+    its old one. For a quoted passage, ``quote_paragraph``/``quote_start``/``quote_end`` are its
+    new place where the quoted words survive intact (None where they do not)."""
+
+    anchor: Anchor
+    status: FollowStatus
+    paragraphs: list[Paragraph]
+    section: Section | None = None
+    moved: bool = False
+    quote_paragraph: Paragraph | None = None
+    quote_start: int | None = None
+    quote_end: int | None = None
+
+    @property
+    def quote_survives(self) -> bool:
+        return self.quote_paragraph is not None
+
+
+def follow(session: Session, anchor: Anchor, target) -> Followed:
+    """One anchor followed into ``target`` (a later version of the same plan)."""
+    return follow_many(session, [anchor], target)[0]
+
+
+def follow_many(session: Session, anchors: list[Anchor], target) -> list[Followed]:
+    """Many anchors followed through the lineage into ``target``, with a bounded number of
+    queries whatever their number: the plan's versions, the lineage of the steps, the sections
+    of the steps, and the paragraphs reached (one each).
+
+    An anchor into a version that ``target`` does not descend from raises
+    :class:`app.plans.diff.NotRelated`; an anchor into ``target`` itself is ``same``."""
+    from collections import defaultdict
+
+    from app.plans.diff import chain
+    from app.plans.models import ParagraphLineage, PlanVersion
+
+    sources = {a.paragraph.version_id for a in anchors if a.paragraph is not None}
+    sources |= {a.section.version_id for a in anchors if a.section is not None}
+    versions = {
+        v.id: v
+        for v in session.scalars(select(PlanVersion).where(PlanVersion.plan_id == target.plan_id))
+    }
+    steps_of: dict[int, list[int]] = {}
+    for source in sources:
+        if source == target.id:
+            steps_of[source] = []
+            continue
+        if source not in versions:
+            from app.plans.diff import NotRelated
+
+            raise NotRelated
+        steps_of[source] = [v.id for v in chain(session, versions[source], target)]
+    step_ids = {i for steps in steps_of.values() for i in steps}
+    forward: dict[int, list[int | None]] = defaultdict(list)  # predecessor -> successors
+    incoming: dict[int, int] = defaultdict(int)  # successor -> number of predecessors
+    section_next: dict[int, int] = {}
+    if step_ids:
+        for pred, succ in session.execute(
+            select(ParagraphLineage.predecessor_id, ParagraphLineage.successor_id).where(
+                ParagraphLineage.version_id.in_(step_ids)
+            )
+        ):
+            if pred is not None:
+                forward[pred].append(succ)
+            if succ is not None and pred is not None:
+                incoming[succ] += 1
+        for section_id, predecessor_id in session.execute(
+            select(Section.id, Section.predecessor_id).where(
+                Section.version_id.in_(step_ids), Section.predecessor_id.is_not(None)
+            )
+        ):
+            section_next[predecessor_id] = section_id
+
+    def follow_section(section_id: int, steps: list[int]) -> int | None:
+        current: int | None = section_id
+        for _step in steps:
+            current = section_next.get(current) if current is not None else None
+        return current
+
+    walks = []
+    for anchor in anchors:
+        steps = steps_of.get(
+            (anchor.paragraph or anchor.section).version_id
+            if (anchor.paragraph or anchor.section)
+            else target.id,
+            [],
+        )
+        split = merged = False
+        ids: list[int] = [anchor.paragraph.id] if anchor.paragraph is not None else []
+        for _step in steps:
+            reached: list[int] = []
+            for pid in ids:
+                successors = [s for s in forward.get(pid, []) if s is not None]
+                split = split or len(successors) > 1
+                for s in successors:
+                    merged = merged or incoming.get(s, 0) > 1
+                    if s not in reached:
+                        reached.append(s)
+            ids = reached
+        old_section = anchor.section.id if anchor.section is not None else None
+        walks.append((anchor, ids, split, merged, follow_section(old_section, steps)))
+
+    wanted = {pid for _a, ids, *_rest in walks for pid in ids}
+    section_ids = {s for *_rest, s in walks if s is not None}
+    found = {p.id: p for p in session.scalars(select(Paragraph).where(Paragraph.id.in_(wanted)))}
+    section_ids |= {p.section_id for p in found.values()}
+    sections = {
+        s.id: s for s in session.scalars(select(Section).where(Section.id.in_(section_ids)))
+    }
+    return [
+        _followed(a, ids, split, merged, s, found, sections) for a, ids, split, merged, s in walks
+    ]
+
+
+def _followed(anchor, ids, split, merged, section_id, found, sections) -> Followed:
+    section = sections.get(section_id) if section_id is not None else None
+    if anchor.target is Target.PLAN:
+        return Followed(anchor, FollowStatus.PLAN, [])
+    if anchor.target is Target.SECTION:
+        if section is None:
+            return Followed(anchor, FollowStatus.REMOVED, [])
+        old = anchor.section
+        renamed = (section.number, section.title) != (old.number, old.title)
+        status = FollowStatus.RENAMED if renamed else FollowStatus.SAME
+        return Followed(anchor, status, [], section=section)
+    paragraphs = sorted(
+        (found[i] for i in ids if i in found), key=lambda p: (p.section_id, p.position)
+    )
+    if not paragraphs:
+        return Followed(anchor, FollowStatus.REMOVED, [], section=section)
+    if split and len(paragraphs) > 1:
+        status = FollowStatus.SPLIT
+    elif merged:
+        status = FollowStatus.MERGED
+    elif paragraphs[0].text == anchor.paragraph.text:
+        status = FollowStatus.SAME
+    else:
+        status = FollowStatus.EDITED
+    here = sections.get(paragraphs[0].section_id)
+    result = Followed(
+        anchor,
+        status,
+        paragraphs,
+        section=here,
+        moved=section_id is None or paragraphs[0].section_id != section_id,
+    )
+    if anchor.target is Target.PASSAGE and anchor.quote_text:
+        _place_quote(result, anchor)
+    return result
+
+
+def _place_quote(result: Followed, anchor: Anchor) -> None:
+    """The quoted words' new place: the same offsets if the text there is unchanged, else the
+    occurrence nearest the old offset, in the first paragraph that has them."""
+    quote, start = anchor.quote_text, anchor.quote_start or 0
+    for paragraph in result.paragraphs:
+        text = paragraph.text
+        if text[start : start + len(quote)] == quote:
+            result.quote_paragraph, result.quote_start = paragraph, start
+            result.quote_end = start + len(quote)
+            return
+        occurrences = [m.start() for m in re.finditer(re.escape(quote), text)]
+        if occurrences:
+            best = min(occurrences, key=lambda at: abs(at - start))
+            result.quote_paragraph, result.quote_start = paragraph, best
+            result.quote_end = best + len(quote)
+            return

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.plans.models import LineageKind, Paragraph, ParagraphLineage, PlanVersion, Section
-from app.plans.text import PARAGRAPH_BREAK, DiffBudget, word_diff
+from app.plans.text import PARAGRAPH_BREAK, DiffBudget, _key, tokens, word_diff
 from app.plans.tree import Node, VersionTree, load_tree
 
 
@@ -47,12 +47,19 @@ class Change:
     moved: bool = False
     #: The words are the same but their formatting changed (bold, italics, a list, a link…).
     format_changed: bool = False
-    #: Every lineage row behind this change, for the decisions that will link to it.
+    #: Every lineage row behind this change.
     lineage_ids: list[int] = field(default_factory=list)
+    #: The stored :class:`~app.plans.changes.TextChange` (adjacent versions only): its id is
+    #: the change's number, what decisions link to.
+    stored: object | None = None
 
     @property
     def anchor(self) -> str:
-        return f"change-{self.change_id}"
+        """``change-<stored id>``; between versions that are not adjacent there is no stored
+        change, and ``part-<n>`` is only a place on this page."""
+        if self.stored is not None:
+            return f"change-{self.stored.id}"
+        return f"part-{self.change_id}"
 
 
 @dataclass
@@ -62,6 +69,8 @@ class SectionDiff:
     changes: list[Change]
     status: str  # "same", "added", "removed", "moved", "renamed"
     old_title: str | None = None
+    #: The stored section change, as for :attr:`Change.stored`.
+    stored: object | None = None
 
 
 @dataclass
@@ -70,6 +79,11 @@ class VersionDiff:
     new: PlanVersion
     sections: list[SectionDiff]
     summary: dict[str, int]
+
+    @property
+    def adjacent(self) -> bool:
+        """The newer version continues the older one directly: its changes are stored."""
+        return self.new.predecessor_id == self.old.id
 
 
 class NotRelated(ValueError):
@@ -129,7 +143,11 @@ def _stable_order(values: list[int]) -> set[int]:
     return keep
 
 
-def compare(session: Session, old: PlanVersion, new: PlanVersion) -> VersionDiff:
+def compare(
+    session: Session, old: PlanVersion, new: PlanVersion, *, render: bool = True
+) -> VersionDiff:
+    """The changes from ``old`` to ``new``; with ``render=False`` without their HTML (what
+    :func:`app.plans.changes.sync_changes` stores needs only which paragraphs and kinds)."""
     steps = chain(session, old, new)
     old_tree, new_tree = load_tree(session, old), load_tree(session, new)
     step_ids = [v.id for v in steps]
@@ -160,7 +178,7 @@ def compare(session: Session, old: PlanVersion, new: PlanVersion) -> VersionDiff
         members[groups.find(end)]["rows"].append(row)
 
     changes: list[Change] = []
-    budget = DiffBudget()
+    budget = DiffBudget() if render else None
     for group in members.values():
         change = _change(group, old_order, new_order, budget)
         if change is not None:
@@ -197,7 +215,7 @@ def _section_map(session, steps, old_tree: VersionTree, new_tree: VersionTree) -
     return result
 
 
-def _change(group, old_order, new_order, budget: DiffBudget) -> Change | None:
+def _change(group, old_order, new_order, budget: DiffBudget | None) -> Change | None:
     old = [old_order[i][1] for i in sorted(group["old"], key=lambda i: old_order[i][0])]
     new = [new_order[i][1] for i in sorted(group["new"], key=lambda i: new_order[i][0])]
     if not old and not new:
@@ -221,6 +239,9 @@ def _change(group, old_order, new_order, budget: DiffBudget) -> Change | None:
     if before == after:  # most paragraphs: no need to run the matcher
         html, text_changed = escape(after, quote=False), False
         format_changed = [p.html for p in old] != [p.html for p in new]
+    elif budget is None:  # not rendered: whether the words differ, as word_diff would tell
+        html = ""
+        text_changed = [_key(t) for t in tokens(before)] != [_key(t) for t in tokens(after)]
     else:
         html, text_changed = word_diff(before, after, budget)
     return Change(

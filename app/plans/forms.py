@@ -127,3 +127,10 @@ class DiffForm(FlaskForm):
 
     old = IntegerField(_l("From version"), validators=[InputRequired()])
     new = IntegerField(_l("To version"), validators=[InputRequired()])
+
+
+class EditorialForm(FlaskForm):
+    """Mark a stored change editorial (with a note), or remove the mark (``unmark``)."""
+
+    note = TextAreaField(_l("Why is this change editorial?"), validators=[Length(max=2000)])
+    unmark = HiddenField()

@@ -36,4 +36,22 @@ def can_edit_version(user, version: PlanVersion) -> bool:
     return is_editor(user) and version.is_draft
 
 
-register(can_manage_plans, can_see_plan, can_read_version, can_edit_version)
+def can_see_change(user, change) -> bool:
+    """A stored change is seen by whoever may read its version."""
+    return can_read_version(user, change.version)
+
+
+def can_mark_editorial(user, change) -> bool:
+    """Mark a current stored change editorial, or remove the mark: plan editors, on a draft or a
+    frozen version (coverage is reviewed once the response version is frozen)."""
+    return is_editor(user) and change.ended_at is None
+
+
+register(
+    can_manage_plans,
+    can_see_plan,
+    can_read_version,
+    can_edit_version,
+    can_see_change,
+    can_mark_editorial,
+)

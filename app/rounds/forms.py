@@ -67,3 +67,17 @@ class RoundForm(FlaskForm):
 
 class StateForm(FlaskForm):
     action = StringField(validators=[DataRequired()])
+    #: An administrator concluding with gaps says why (recorded with the gaps).
+    override_reason = TextAreaField(
+        _l("Why conclude anyway (recorded with what is missing)"),
+        validators=[Optional(), Length(max=2_000)],
+    )
+
+
+class ResponseVersionForm(FlaskForm):
+    """Start the response version (``action=start``, with a label) or choose an existing
+    successor of the consulted version (``action=choose``, with its number)."""
+
+    action = StringField(validators=[DataRequired()])
+    label = StringField(_l("Label of the new version"), validators=[Optional(), Length(max=200)])
+    version = IntegerField(_l("Version"), validators=[Optional()])

@@ -43,6 +43,14 @@ class RoundError(Refusal):
     """A refusal to show the user as it is (the message is translatable)."""
 
 
+class ConclusionRefused(RoundError):
+    """Concluding is refused: ``gaps`` lists what a conclusion check found missing."""
+
+    def __init__(self, message, gaps: list[str]):
+        super().__init__(message)
+        self.gaps = gaps
+
+
 round_groups = Table(
     "round_groups",
     Base.metadata,
@@ -116,8 +124,14 @@ class Round(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: The successor of the consulted version in which the editors answer the round (its
+    #: stored changes against the consulted version are what decisions link to).
+    response_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("plan_versions.id"), index=True
+    )
 
-    version: Mapped[PlanVersion] = relationship(lazy="joined")
+    version: Mapped[PlanVersion] = relationship(lazy="joined", foreign_keys=[plan_version_id])
+    response_version: Mapped[PlanVersion | None] = relationship(foreign_keys=[response_version_id])
     created_by: Mapped[User | None] = relationship()
     groups: Mapped[list[Group]] = relationship(secondary=round_groups, order_by="Group.name")
     zones: Mapped[list[Zone]] = relationship(secondary=round_zones, order_by="Zone.name")
@@ -191,6 +205,22 @@ class Round(Base):
 
     def __repr__(self) -> str:
         return f"<Round {self.id} {self.state} {self.title[:30]!r}>"
+
+
+class ConclusionOverride(Base):
+    """An administrator concluded the round although a conclusion check listed gaps: who,
+    when, why (the reason stays here, never in the audit trail) and what was missing."""
+
+    __tablename__ = "round_conclusion_overrides"
+    __table_args__ = (CheckConstraint("reason <> ''", name="reason_not_empty"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    #: The gaps listed at that moment, one a line.
+    gaps: Mapped[str] = mapped_column(Text, default="")
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ProtocolCounter(Base):

@@ -20,7 +20,14 @@ from app.notifications.operations import queue_email
 from app.plans.models import PlanVersion, VersionStatus
 from app.plans.text import clean_html
 from app.rounds.eligibility import eligible_referents
-from app.rounds.models import ProtocolCounter, Round, RoundError, RoundState
+from app.rounds.models import (
+    ConclusionOverride,
+    ConclusionRefused,
+    ProtocolCounter,
+    Round,
+    RoundError,
+    RoundState,
+)
 from app.stakeholders.models import Group, OrganisationKind, Zone
 
 PROTOCOL_PREFIX = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,19}$")
@@ -175,6 +182,65 @@ def _plain(value):
     return value
 
 
+#: What must be complete before a round is concluded: functions ``fn(session, round_)`` that
+#: return the gaps they find, as sentences (an empty list: nothing missing). Higher domains
+#: register them (decisions: its coverage); rounds never imports them.
+CONCLUSION_CHECKS: list = []
+
+OVERRIDE_REASON_MAX = 2_000
+
+
+def register_conclusion_check(fn) -> None:
+    """Add a check that concluding a round must pass (see :data:`CONCLUSION_CHECKS`)."""
+    if fn not in CONCLUSION_CHECKS:
+        CONCLUSION_CHECKS.append(fn)
+
+
+def conclusion_gaps(session: Session, round_: Round) -> list[str]:
+    """Everything the registered checks find missing before ``round_`` can be concluded."""
+    return [str(gap) for check in CONCLUSION_CHECKS for gap in check(session, round_)]
+
+
+def _conclude(
+    session: Session, round_: Round, *, actor: User | None, override_reason: str | None
+) -> None:
+    gaps = conclusion_gaps(session, round_)
+    reason = " ".join((override_reason or "").split())
+    if gaps and not reason:
+        raise ConclusionRefused(
+            _l("The round cannot be concluded yet: something is missing."), gaps
+        )
+    if gaps:
+        from app.core.permissions import is_admin
+
+        if not is_admin(actor):
+            raise ConclusionRefused(
+                _l("Only an administrator may conclude a round with something missing."), gaps
+            )
+        if len(reason) > OVERRIDE_REASON_MAX:
+            raise RoundError(
+                _l("The reason is longer than %(n)d characters.", n=OVERRIDE_REASON_MAX),
+                "override_reason",
+            )
+        override = ConclusionOverride(
+            round_id=round_.id,
+            reason=reason,
+            gaps="\n".join(gaps),
+            actor_id=actor.id if actor else None,
+        )
+        session.add(override)
+        session.flush()
+        record(
+            session,
+            "round.conclusion_overridden",
+            actor=actor,
+            obj=round_,
+            override_id=override.id,
+            gaps=len(gaps),
+        )
+    round_.conclude()
+
+
 def change_state(
     session: Session,
     round_: Round,
@@ -183,10 +249,14 @@ def change_state(
     actor: User | None,
     now: datetime | None = None,
     announce: bool = True,
+    override_reason: str | None = None,
 ) -> None:
     """Apply a life-cycle action (schedule, unschedule, open, close, start_review, conclude).
 
-    Opening e-mails the eligible referents unless ``announce`` is false (demo data)."""
+    Opening e-mails the eligible referents unless ``announce`` is false (demo data). Concluding
+    asks the registered conclusion checks first: with gaps it is refused
+    (:class:`~app.rounds.models.ConclusionRefused`), unless an administrator gives
+    ``override_reason``, which is recorded with the gaps."""
     now = now or utcnow()
     before = round_.state
     if action == "open":
@@ -201,7 +271,9 @@ def change_state(
         round_.close(now)
         if now < round_.closes_at:
             round_.closes_at = now  # closed early by hand: the deadline is now
-    elif action in ("schedule", "unschedule", "start_review", "conclude"):
+    elif action == "conclude":
+        _conclude(session, round_, actor=actor, override_reason=override_reason)
+    elif action in ("schedule", "unschedule", "start_review"):
         getattr(round_, action)()
     else:
         raise RoundError(_l("Unknown action."))
@@ -255,3 +327,68 @@ def apply_due_transitions(session: Session, now: datetime | None = None) -> dict
             counts["reminded"] += 1
     session.flush()
     return counts
+
+
+# The response version ----------------------------------------------------------------------
+
+#: Where a round may get or change its response version (not once it is concluded: its
+#: decisions and coverage are final; not before its text is frozen).
+RESPONSE_STATES = {RoundState.OPEN, RoundState.CLOSED, RoundState.IN_REVIEW}
+
+
+def _check_response_state(round_: Round) -> None:
+    if round_.state not in RESPONSE_STATES:
+        raise RoundError(
+            _l("A response version can be set once the round is open, and until it is concluded.")
+        )
+
+
+def set_response_version(
+    session: Session, round_: Round, version: PlanVersion, *, actor=None
+) -> None:
+    """Make ``version`` the round's response version: it must continue the consulted version
+    directly (its stored changes against it are what the decisions link to)."""
+    _check_response_state(round_)
+    if version.predecessor_id != round_.plan_version_id:
+        raise RoundError(
+            _l(
+                "The response version must be the next version of the consulted text "
+                "(started from %(label)s).",
+                label=round_.version.label,
+            ),
+            "version",
+        )
+    if round_.response_version_id == version.id:
+        return
+    previous = round_.response_version_id
+    round_.response_version = version
+    session.flush()
+    record(
+        session,
+        "round.response_version_set",
+        actor=actor,
+        obj=round_,
+        version_id=version.id,
+        previous_version_id=previous,
+    )
+
+
+def start_response_version(session: Session, round_: Round, *, label: str, actor=None):
+    """Start the next draft of the consulted version and make it the response version."""
+    from app.plans.operations import create_successor
+
+    _check_response_state(round_)
+    successor = create_successor(session, round_.version, label=label, actor=actor)
+    set_response_version(session, round_, successor, actor=actor)
+    return successor
+
+
+def response_candidates(session: Session, round_: Round) -> list[PlanVersion]:
+    """The versions that may answer the round: those that continue its consulted version."""
+    return list(
+        session.scalars(
+            select(PlanVersion)
+            .where(PlanVersion.predecessor_id == round_.plan_version_id)
+            .order_by(PlanVersion.number)
+        )
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.core.db import utcnow
-from app.core.permissions import is_logged_in, is_moderator, is_staff, register
+from app.core.permissions import is_editor, is_logged_in, is_moderator, is_staff, register
 from app.core.roles import Role
 from app.rounds.eligibility import organisation_is_eligible
 from app.rounds.models import Round, RoundState
@@ -39,4 +39,14 @@ def can_write_now(user, round_: Round) -> bool:
     return can_submit(user, round_) and round_.is_open_at(utcnow())
 
 
-register(can_manage_rounds, can_see_round, can_submit, can_write_now)
+def can_set_response_version(user, round_: Round) -> bool:
+    """Start or choose the round's response version: plan editors, from the opening of the
+    round until it is concluded."""
+    return is_editor(user) and round_.state in (
+        RoundState.OPEN,
+        RoundState.CLOSED,
+        RoundState.IN_REVIEW,
+    )
+
+
+register(can_manage_rounds, can_see_round, can_submit, can_write_now, can_set_response_version)

@@ -21,7 +21,7 @@ from app.core.confirm import ask_first
 from app.core.db import utcnow
 from app.core.i18n import lazy_gettext as _l
 from app.core.pagination import paginate
-from app.core.permissions import is_logged_in, require
+from app.core.permissions import is_admin, is_logged_in, require
 from app.core.refusals import commit_or_refuse
 from app.core.timezones import local_to_utc, utc_to_local
 from app.extensions import db
@@ -30,9 +30,9 @@ from app.observations.queries import submitted_counts
 from app.plans.frozen import frozen_tree, rendered_once
 from app.plans.models import Plan, PlanVersion, VersionStatus
 from app.rounds import operations
-from app.rounds.forms import KIND_LABELS, RoundForm, StateForm
-from app.rounds.models import STATE_LABELS, Round, RoundState
-from app.rounds.permissions import can_manage_rounds, can_see_round
+from app.rounds.forms import KIND_LABELS, ResponseVersionForm, RoundForm, StateForm
+from app.rounds.models import STATE_LABELS, ConclusionRefused, Round, RoundState
+from app.rounds.permissions import can_manage_rounds, can_see_round, can_set_response_version
 from app.rounds.queries import ROUND, visible_rounds
 from app.stakeholders.models import Group, OrganisationKind, Zone
 from app.stakeholders.queries import names
@@ -182,17 +182,68 @@ def change_state(round_: Round):
         )
     ):
         return page
-    with commit_or_refuse() as attempt:
-        operations.change_state(db.session, round_, action, actor=current_user)
+    override = (form.override_reason.data or "").strip() if action == "conclude" else ""
+    with commit_or_refuse(show=False) as attempt:
+        operations.change_state(
+            db.session, round_, action, actor=current_user, override_reason=override or None
+        )
     if attempt.done:
         flash(_("The round is now %(state)s.", state=STATE_LABELS[round_.state]), "success")
+    elif isinstance(attempt.refusal, ConclusionRefused):
+        db.session.refresh(round_)
+        return render_template(
+            "rounds/conclusion_refused.html",
+            round=round_,
+            refusal=attempt.refusal,
+            state_form=StateForm(formdata=None),
+            may_override=is_admin(current_user),
+        ), 409
+    else:
+        flash(str(attempt.refusal.message), "danger")
     return redirect(url_for("rounds.show_round", round_id=round_.id))
+
+
+@bp.post("/<int:round_id>/response-version")
+@require(is_logged_in, load=ROUND, visible=can_see_round, allowed=can_set_response_version)
+def response_version(round_: Round):
+    """Start the response version, or choose an existing successor of the consulted text."""
+    form = ResponseVersionForm()
+    back = redirect(url_for("rounds.show_round", round_id=round_.id) + "#response-version")
+    if not form.validate_on_submit() or form.action.data not in ("start", "choose"):
+        flash(_("This action is not possible now."), "danger")
+        return back
+    label = (form.label.data or "").strip() or _("Response to %(title)s", title=round_.title)
+    with commit_or_refuse() as attempt:
+        if form.action.data == "start":
+            operations.start_response_version(
+                db.session, round_, label=label[:200], actor=current_user
+            )
+        else:
+            version = db.session.scalar(
+                select(PlanVersion).where(
+                    PlanVersion.plan_id == round_.version.plan_id,
+                    PlanVersion.number == (form.version.data or 0),
+                )
+            )
+            if version is None:
+                flash(_("Choose one of the versions listed."), "danger")
+                attempt.discard()
+            else:
+                operations.set_response_version(db.session, round_, version, actor=current_user)
+    if attempt.done:
+        flash(_("The response version is set."), "success")
+    return back
 
 
 @bp.get("/<int:round_id>/")
 @require(is_logged_in, load=ROUND, visible=can_see_round)
 def show_round(round_: Round):
     counts = submitted_counts(round_, Observation.section_id)
+    candidates = (
+        operations.response_candidates(db.session, round_)
+        if can_set_response_version(current_user, round_)
+        else []
+    )
     return render_template(
         "rounds/show.html",
         round=round_,
@@ -202,6 +253,8 @@ def show_round(round_: Round):
         actions=ACTIONS[round_.state] if can_manage_rounds(current_user) else [],
         state_form=StateForm(),
         kind_labels=KIND_LABELS,
+        response_form=ResponseVersionForm(),
+        candidates=candidates,
     )
 
 

@@ -30,6 +30,8 @@ PUBLIC_ENDPOINTS = {
     "plans.diff",
     "api.openapi",
     "observations.track",
+    "decisions.trace",
+    "decisions.trace_receipt",
 }
 
 

@@ -6,6 +6,7 @@ One module per reason to change: ``versions`` (plans, building a version, its li
 sections). The names the rest of the code uses are all here.
 """
 
+from app.plans.operations.changes import mark_editorial
 from app.plans.operations.editing import (
     SPLIT_MARK,
     ConflictError,
@@ -55,6 +56,7 @@ __all__ = [
     "delete_section",
     "freeze_version",
     "lineage_kinds",
+    "mark_editorial",
     "merge_with_next",
     "move_paragraph",
     "move_section",

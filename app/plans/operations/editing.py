@@ -13,6 +13,7 @@ from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 from app.core.audit import changes as audit_changes
 from app.core.audit import record
 from app.core.i18n import lazy_gettext as _l
+from app.plans.changes import sync_changes
 from app.plans.models import (
     LineageKind,
     Paragraph,
@@ -194,6 +195,7 @@ def update_paragraph(
     _refresh_kinds(session, version, edited=paragraph)
     record(session, "plan.paragraph_edited", actor=actor, obj=paragraph, key=paragraph.key)
     session.flush()
+    sync_changes(session, version)
 
 
 def _new_paragraph(session: Session, section: Section, html: str, text: str) -> Paragraph:
@@ -227,6 +229,7 @@ def add_paragraph(
     )
     session.flush()
     record(session, "plan.paragraph_added", actor=actor, obj=paragraph, key=paragraph.key)
+    sync_changes(session, section.version)
     return paragraph
 
 
@@ -262,6 +265,7 @@ def delete_paragraph(session: Session, paragraph: Paragraph, *, actor=None) -> N
     _renumber(siblings)
     _refresh_kinds(session, section.version)
     session.flush()
+    sync_changes(session, section.version)
 
 
 @_conflicts_refused
@@ -301,6 +305,7 @@ def move_paragraph(
         key=paragraph.key,
         section=paragraph.section.key,
     )
+    sync_changes(session, section.version)
 
 
 SPLIT_MARK = re.compile(r"^\s*-{3,}\s*$", re.MULTILINE)
@@ -358,6 +363,7 @@ def split_paragraph(
         into=[paragraph.key, *(p.key for p in created)],
     )
     session.flush()
+    sync_changes(session, version)
     return [paragraph, *created]
 
 
@@ -420,6 +426,7 @@ def merge_with_next(
     _renumber([p for p in siblings if p.id != following.id])
     _refresh_kinds(session, version)
     session.flush()
+    sync_changes(session, version)
     return paragraph
 
 
@@ -462,6 +469,7 @@ def update_section(
             values_of={"policy_area"},
         ),
     )
+    sync_changes(session, section.version)
 
 
 def _child_sections(session: Session, version: PlanVersion, parent: Section | None):
@@ -501,6 +509,7 @@ def add_section(
     session.add(section)
     session.flush()
     record(session, "plan.section_added", actor=actor, obj=section, key=section.key)
+    sync_changes(session, version)
     return section
 
 
@@ -516,6 +525,7 @@ def move_section(session: Session, section: Section, *, offset: int, actor=None)
     _renumber(siblings)
     session.flush()
     record(session, "plan.section_moved", actor=actor, obj=section, key=section.key)
+    sync_changes(session, section.version)
 
 
 @_conflicts_refused
@@ -538,3 +548,4 @@ def delete_section(session: Session, section: Section, *, actor=None) -> None:
     session.flush()
     _renumber(siblings)
     session.flush()
+    sync_changes(session, version)

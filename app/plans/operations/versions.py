@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.core.audit import changes as audit_changes
 from app.core.audit import record
 from app.core.i18n import lazy_gettext as _l
+from app.plans.changes import sync_changes
 from app.plans.models import (
     Audience,
     LineageKind,
@@ -281,6 +282,7 @@ def build_version(
         row.kind = kind
     session.add_all(lineage)
     session.flush()
+    sync_changes(session, version)
     record(
         session,
         action,

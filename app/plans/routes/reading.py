@@ -11,6 +11,7 @@ from sqlalchemy.orm import load_only
 from app.core.permissions import anyone, require
 from app.core.security import public
 from app.extensions import db
+from app.plans.changes import annotations, attach_stored, changes_by_paragraph
 from app.plans.diff import NotRelated, compare
 from app.plans.forms import AUDIENCE_LABELS, DiffForm, LabelForm
 from app.plans.models import Plan, PlanImport, PlanVersion
@@ -58,6 +59,25 @@ def _address(version: PlanVersion) -> dict:
     return {"slug": version.plan.slug, "number": version.number}
 
 
+def _why_changed(version: PlanVersion) -> dict:
+    """The stored changes a successor's reading page shows under its paragraphs, with their
+    reasons ("Perché è cambiato?") and the comparison they are numbered on."""
+    if version.predecessor_id is None:
+        return {"changes": {}, "reasons": {}, "diff_url": None}
+    changes = changes_by_paragraph(db.session, version.id)
+    ids = [change.id for items in changes.values() for change in items]
+    return {
+        "changes": changes,
+        "reasons": annotations(db.session, ids),
+        "diff_url": url_for(
+            "plans.diff",
+            slug=version.plan.slug,
+            old=version.predecessor.number,
+            new=version.number,
+        ),
+    }
+
+
 @bp.get("/<slug>/v<int:number>/")
 @public
 @require(anyone, load=VERSION, allowed=can_read_version)
@@ -71,6 +91,7 @@ def read_version(version: PlanVersion):
         tree=tree,
         nodes=tree.roots if whole else [],
         whole=whole,
+        **_why_changed(version),
     )
 
 
@@ -100,6 +121,7 @@ def read_section(version: PlanVersion, key: str):
         whole=False,
         previous=tree.roots[index - 1] if index > 0 else None,
         following=tree.roots[index + 1] if index + 1 < len(tree.roots) else None,
+        **_why_changed(version),
     )
 
 
@@ -155,7 +177,13 @@ def diff(plan: Plan):
             return redirect(
                 url_for("plans.diff", slug=plan.slug, old=previous.number, new=latest.number)
             )
+    stored = attach_stored(db.session, result) if result is not None else {}
     status = 400 if form.errors else 200
     return render_template(
-        "plans/diff.html", plan=plan, versions=versions, form=form, result=result
+        "plans/diff.html",
+        plan=plan,
+        versions=versions,
+        form=form,
+        result=result,
+        reasons=annotations(db.session, stored),
     ), status
