@@ -206,16 +206,21 @@ class TextChangeSpan(Base):
     change: Mapped[TextChange] = relationship(viewonly=True)
 
     def identity(self) -> tuple:
-        return (
-            self.old_paragraph_id,
-            self.old_start,
-            self.old_end,
-            self.old_text,
-            self.new_paragraph_id,
-            self.new_start,
-            self.new_end,
-            self.new_text,
-        )
+        """What an edit must leave unchanged for the span to keep its id."""
+        return tuple(getattr(self, name) for name in SPAN_FIELDS)
+
+
+#: A span's place and words: equal on two spans, they are the same span.
+SPAN_FIELDS = (
+    "old_paragraph_id",
+    "old_start",
+    "old_end",
+    "old_text",
+    "new_paragraph_id",
+    "new_start",
+    "new_end",
+    "new_text",
+)
 
 
 # Narrowing to words --------------------------------------------------------------------------
@@ -235,16 +240,7 @@ class Span:
     new_text: str
 
     def identity(self) -> tuple:
-        return (
-            self.old_paragraph_id,
-            self.old_start,
-            self.old_end,
-            self.old_text,
-            self.new_paragraph_id,
-            self.new_start,
-            self.new_end,
-            self.new_text,
-        )
+        return tuple(getattr(self, name) for name in SPAN_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -731,19 +727,7 @@ def _write(session, version, c: _Computed, item: _Stored | None, wanted: list[Sp
                     change_id=change.id,
                     version_id=version.id,
                     ordinal=ordinal,
-                    **{
-                        name: getattr(span, name)
-                        for name in (
-                            "old_paragraph_id",
-                            "old_start",
-                            "old_end",
-                            "old_text",
-                            "new_paragraph_id",
-                            "new_start",
-                            "new_end",
-                            "new_text",
-                        )
-                    },
+                    **{name: getattr(span, name) for name in SPAN_FIELDS},
                 )
             )
             touched = True

@@ -270,3 +270,30 @@ def test_the_backfill_stores_the_changes_of_versions_frozen_without_them(db, app
     assert change.kind is TextChangeKind.EDITED
     again = app.test_cli_runner().invoke(args=["plans", "sync-changes"])
     assert "versions filled: 0" in again.output
+
+
+def test_a_span_an_edit_leaves_identical_keeps_its_id(db, pair):
+    _base, successor = pair
+    paragraph = paragraphs(db, successor)[2]  # "Collegare il sapere al saper fare."
+    edit(db, paragraph, "Collegare subito il sapere al saper fare bene.")
+    [change] = stored(db, successor)
+
+    def spans():
+        return {
+            s.new_text: s.id
+            for s in db.session.scalars(
+                select(TextChangeSpan).where(TextChangeSpan.change_id == change.id)
+            )
+        }
+
+    before = spans()
+    assert set(before) == {"subito", "bene"}
+    edit(
+        db,
+        db.session.get(Paragraph, paragraph.id),
+        "Collegare subito il sapere al saper fare meglio.",
+    )
+    after = spans()
+    assert after["subito"] == before["subito"]  # same offsets, same words: same id
+    assert "bene" not in after and after["meglio"] != before["bene"]
+    assert [c.id for c in stored(db, successor)] == [change.id]
