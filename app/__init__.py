@@ -85,6 +85,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.api.blueprints import admin_bp as api_tokens_bp
     from app.api.blueprints import bp as api_bp
     from app.core.routes import bp as core_bp
+    from app.moderation.point_routes import public_bp as publication_bp
     from app.moderation.routes import bp as moderation_bp
     from app.notifications.routes import bp as outbox_bp
     from app.observations.routes import bp as observations_bp
@@ -104,6 +105,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(plans_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(moderation_bp)
+    app.register_blueprint(publication_bp)
 
 
 def _register_cli(app: Flask) -> None:
