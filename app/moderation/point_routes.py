@@ -24,6 +24,7 @@ from app.moderation.models import PublicationHide, Redaction, Tag
 from app.moderation.permissions import can_read_notes, can_read_publication, can_redact
 from app.moderation.point_notes import point_notes_of
 from app.moderation.routes import _apply, _ids, _lock, _point, _round, _triage, bp
+from app.observations import routes as observation_routes
 from app.observations.models import Point, PointState
 from app.plans.anchors import Anchor, Target, resolve
 from app.plans.tree import load_tree
@@ -520,3 +521,19 @@ def published_round(round_: Round):
         page=page,
         chosen=node,
     )
+
+
+def _receipt_public_form(observation) -> dict:
+    """For the receipt page (``observations.routes.receipt_extras``): once the round
+    publishes, what the public reads of the observation."""
+    if not publication.round_publishes(observation.round):
+        return {}
+    text = publication.published_text(db.session, observation)
+    return {
+        "public_form": "moderation/_receipt_public.html",
+        "public_text": text,
+        "public_redacted": text is not None and text != observation.body_text,
+    }
+
+
+observation_routes.receipt_extras.append(_receipt_public_form)

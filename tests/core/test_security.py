@@ -30,6 +30,9 @@ PUBLIC_ENDPOINTS = {
     "plans.diff",
     "api.openapi",
     "observations.track",
+    # After the close of a round that publishes them: its observations, redacted, for anyone
+    # the plan is shown to (can_read_publication).
+    "publication.published_round",
 }
 
 

@@ -142,12 +142,12 @@ def test_an_edit_of_summary_or_anchor_keeps_the_number(db, registered, moderator
 @pytest.mark.parametrize(
     "ranges, message",
     [
-        ([], "at least one"),
-        ([(0, 30), (20, 60)], "overlap"),
-        ([(0, 10_000)], "not inside"),
-        ([(51, 52)], "only spaces"),
-        ([PartSpec(None, None, "   ", PLAN)], "empty"),
-        ([(5, 2)], "not inside"),
+        ([], "almeno un punto"),
+        ([(0, 30), (20, 60)], "sovrappongono"),
+        ([(0, 10_000)], "non è dentro"),
+        ([(51, 52)], "solo spazi"),
+        ([PartSpec(None, None, "   ", PLAN)], "vuoto"),
+        ([(5, 2)], "non è dentro"),
     ],
 )
 def test_invalid_splits_are_refused_and_change_nothing(db, registered, moderator, ranges, message):
