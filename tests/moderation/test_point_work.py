@@ -225,3 +225,25 @@ def test_a_point_note_never_reaches_the_author_or_the_public(db, app, registered
     public = anyone.get(f"/published/rounds/{observation.round_id}")
     assert public.status_code == 200 and SECRET not in public.get_data(as_text=True)
     assert point.state is PointState.ACTIVE
+
+
+def test_statements_of_the_item_and_split_pages_do_not_grow_with_the_points(
+    db, client, registered, moderator
+):
+    from tests.moderation.test_queue import count_statements
+
+    counts = {}
+    login(client, moderator)
+    for sentences in (2, 12):
+        body = "<p>" + " ".join(f"Richiesta numero {i}." for i in range(sentences)) + "</p>"
+        [observation] = registered(body_html=body)
+        many = _three_points(db, observation, moderator)
+        for point in many:
+            operations.add_note(db.session, observation, author=moderator, body="Nota", point=point)
+        db.session.commit()
+        for page in ("", "/split"):
+            with count_statements(db.engine) as statements:
+                response = client.get(f"/moderation/observations/{observation.id}{page}")
+            assert response.status_code == 200
+            counts.setdefault(page, []).append(len(statements))
+    assert all(a == b for a, b in counts.values()), counts
