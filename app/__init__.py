@@ -86,6 +86,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.api.blueprints import bp as api_bp
     from app.core.routes import bp as core_bp
     from app.decisions.routes import bp as decisions_bp
+    from app.moderation.point_routes import public_bp as publication_bp
     from app.moderation.routes import bp as moderation_bp
     from app.notifications.routes import bp as outbox_bp
     from app.observations.routes import bp as observations_bp
@@ -106,6 +107,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(moderation_bp)
     app.register_blueprint(decisions_bp)
+    app.register_blueprint(publication_bp)
 
 
 def _register_cli(app: Flask) -> None:

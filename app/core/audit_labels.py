@@ -109,6 +109,19 @@ AUDIT_LABELS = {
     "point.tags_changed": _l("Point's tags changed"),
     "point.assignees_changed": _l("Point's assignees changed"),
     "note.added": _l("Internal note added"),
+    "point.split": _l("Observation split into points"),
+    "point.created": _l("Point created"),
+    "point.edited": _l("Point's summary or anchor changed"),
+    "point.retired": _l("Point retired"),
+    "point.note_added": _l("Internal note on a point added"),
+    "point.bulk_tag": _l("Bulk action on points: tag"),
+    "point.bulk_untag": _l("Bulk action on points: remove a tag"),
+    "point.bulk_assign": _l("Bulk action on points: assign"),
+    "point.bulk_unassign": _l("Bulk action on points: withdraw an assignment"),
+    "redaction.added": _l("Passage redacted for publication"),
+    "redaction.lifted": _l("Redaction lifted"),
+    "publication.hidden": _l("Hidden from publication"),
+    "publication.shown": _l("Published again"),
 }
 
 

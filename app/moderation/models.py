@@ -317,6 +317,8 @@ class InternalNote(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id"), index=True)
+    #: Set for a note on one point of the observation (None: on the observation as a whole).
+    point_id: Mapped[int | None] = mapped_column(ForeignKey("points.id"), index=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -349,3 +351,62 @@ class PointAssignment(Base):
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     editor: Mapped[User] = relationship(foreign_keys=[editor_id])
+
+
+# Publication: redactions and hidden items (app.moderation.redaction, .publication) ---------
+
+#: What the public reads in place of a redacted passage.
+OMISSIS = "[omissis]"
+
+
+class Redaction(Base):
+    """A passage of an observation's ``body_text`` the public reads as ``[omissis]`` (personal
+    data, offensive words): who, when, why. The observation keeps its words for staff; a
+    redaction is lifted (``lifted_at``), never deleted. Active redactions never overlap."""
+
+    __tablename__ = "redactions"
+    __table_args__ = (
+        CheckConstraint("start_offset >= 0 AND end_offset > start_offset", name="range_ordered"),
+        CheckConstraint("reason <> ''", name="reason_not_empty"),
+        CheckConstraint(
+            "(lifted_at IS NULL) = (lifted_by_id IS NULL)", name="lifted_by_iff_lifted"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id"), index=True)
+    start_offset: Mapped[int] = mapped_column(Integer)
+    end_offset: Mapped[int] = mapped_column(Integer)
+    replacement: Mapped[str] = mapped_column(String(40), default=OMISSIS)
+    #: Why (for staff: never published, never in the audit trail).
+    reason: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id], lazy="joined")
+
+
+class PublicationHide(Base):
+    """An observation (``point_id`` None) or one of its points kept out of publication, with
+    the moderator's reason; lifted, never deleted."""
+
+    __tablename__ = "publication_hides"
+    __table_args__ = (
+        CheckConstraint("reason <> ''", name="reason_not_empty"),
+        CheckConstraint(
+            "(lifted_at IS NULL) = (lifted_by_id IS NULL)", name="lifted_by_iff_lifted"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id"), index=True)
+    point_id: Mapped[int | None] = mapped_column(ForeignKey("points.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    hidden_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    hidden_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    hidden_by: Mapped[User] = relationship(foreign_keys=[hidden_by_id], lazy="joined")

@@ -190,8 +190,9 @@ def reindex(session: Session, *, commit, batch: int = 200) -> dict:
 # Internal notes ----------------------------------------------------------------------------
 
 
-def add_note(session: Session, observation: Observation, *, author: User, body: str):
-    """A note for staff on one observation (the audit entry names it by id, never its text)."""
+def add_note(session: Session, observation: Observation, *, author: User, body: str, point=None):
+    """A note for staff on one observation, or on one of its points (the audit entry
+    names it by id, never its text)."""
     from app.moderation.models import NOTE_MAX, InternalNote
     from app.moderation.permissions import can_read_notes
 
@@ -202,8 +203,16 @@ def add_note(session: Session, observation: Observation, *, author: User, body: 
         raise ModerationError(_l("Write the note."), "body")
     if len(body) > NOTE_MAX:
         raise ModerationError(_l("A note has at most %(n)d characters.", n=NOTE_MAX), "body")
-    note = InternalNote(observation_id=observation.id, author_id=author.id, body=body)
+    note = InternalNote(
+        observation_id=observation.id,
+        point_id=point.id if point is not None else None,
+        author_id=author.id,
+        body=body,
+    )
     session.add(note)
     session.flush()
-    record(session, "note.added", actor=author, obj=observation, note_id=note.id)
+    if point is None:
+        record(session, "note.added", actor=author, obj=observation, note_id=note.id)
+    else:
+        record(session, "point.note_added", actor=author, obj=point, note_id=note.id)
     return note

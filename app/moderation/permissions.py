@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.core.permissions import is_editor, is_moderator, is_staff, register
+from app.plans.permissions import can_see_plan
 from app.rounds.models import Round, RoundState
 
 #: States of a round in which its observations can be triaged (a concluded round is read-only).
@@ -47,3 +48,29 @@ TRANSITION_PERMISSIONS = {
 }
 
 register(can_see_queue, can_moderate, can_decide, can_read_notes, can_manage_tags)
+
+
+# Publication (app.moderation.redaction, app.moderation.publication) ------------------------
+
+#: After the close: the states in which a round that publishes shows its observations.
+AFTER_CLOSE = frozenset({RoundState.CLOSED, RoundState.IN_REVIEW, RoundState.CONCLUDED})
+
+
+def can_redact(user, round_: Round) -> bool:
+    """Redact passages of, and hide from publication, the observations of a round that
+    publishes them: moderators and administrators, from its opening on (a concluded round's
+    publication still needs personal data taken out)."""
+    return is_moderator(user) and round_.publish_after_close and round_.state in _VISIBLE
+
+
+def can_read_publication(user, round_: Round) -> bool:
+    """The public list of a round's observations: anyone the plan is shown to, once a round
+    that publishes them has closed."""
+    return (
+        round_.publish_after_close
+        and round_.state in AFTER_CLOSE
+        and can_see_plan(user, round_.version.plan)
+    )
+
+
+register(can_redact, can_read_publication)

@@ -127,10 +127,19 @@ def set_assignees(
     triage.changed_at = now
     operations.flush_guarded(session)
     record(session, "point.assignees_changed", actor=actor, obj=point, added=added, removed=removed)
+    follow_assignments(session, triage, actor=actor, now=now)
+    return {"added": added, "removed": removed}
+
+
+def follow_assignments(session: Session, triage: Triage, *, actor: User, now: datetime) -> None:
+    """Move the triage to assigned when a point of it is given to an editor, back to
+    admissible when none is (after a change to its points' assignees or to its points)."""
     assigned_any = session.scalar(
         select(
             exists().where(
-                PointAssignment.point_id == Point.id, Point.observation_id == triage.observation_id
+                PointAssignment.point_id == Point.id,
+                Point.observation_id == triage.observation_id,
+                Point.state == PointState.ACTIVE,
             )
         )
     )
@@ -138,7 +147,6 @@ def set_assignees(
         operations._move(session, triage, "assign", actor=actor, reason=None, now=now)
     elif not assigned_any and triage.state is TriageState.ASSIGNED:
         operations._move(session, triage, "unassign", actor=actor, reason=None, now=now)
-    return {"added": added, "removed": removed}
 
 
 def assignees_of(session: Session, point_ids: Iterable[int]) -> dict[int, list[User]]:

@@ -121,7 +121,7 @@ def show_observation(observation_id: int):
         current_tags=tags.tags_of(db.session, [observation_id])[observation_id],
         notes=db.session.scalars(
             select(InternalNote)
-            .where(InternalNote.observation_id == observation_id)
+            .where(InternalNote.observation_id == observation_id, InternalNote.point_id.is_(None))
             .order_by(InternalNote.created_at, InternalNote.id)
         ).all()
         if can_read_notes(current_user)
@@ -133,6 +133,7 @@ def show_observation(observation_id: int):
         editors=points.editors(db.session),
         all_tags=_live_tags(),
         family_labels=FAMILY_LABELS,
+        **point_routes.item_context(triage, observation_points),
     )
 
 
@@ -597,3 +598,7 @@ def my_assignments():
         counts=points.assignment_counts(db.session, current_user),
         points=points.my_points(db.session, current_user),
     )
+
+
+# Splitting, point notes and bulk, redaction and the public list live in their own module.
+from app.moderation import point_routes  # noqa: E402

@@ -422,6 +422,11 @@ def _attachment_disposition(filename: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
+#: What higher domains add to the receipt page: each ``hook(observation) -> dict`` of template
+#: values (moderation: what the public reads of it once published).
+receipt_extras: list = []
+
+
 @bp.get("/observations/<int:observation_id>/")
 @require(is_logged_in, load=OBSERVATION, visible=can_follow)
 def receipt(observation: Observation):
@@ -441,6 +446,7 @@ def receipt(observation: Observation):
         and observation.round.is_open_at(utcnow())
         and can_withdraw(current_user, observation),
         correctable=can_correct(current_user, observation),
+        **{k: v for hook in receipt_extras for k, v in hook(observation).items()},
     )
 
 

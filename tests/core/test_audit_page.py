@@ -20,12 +20,13 @@ from app.core.timezones import utc_to_local
 from app.extensions import db as _db
 from app.moderation.bulk import ACTION_LABELS as BULK_ACTIONS
 from app.moderation.models import TRANSITIONS as TRIAGE_TRANSITIONS
+from app.moderation.point_bulk import POINT_ACTIONS
 from app.rounds.models import TRANSITIONS
 
 APP = Path(__file__).resolve().parents[2] / "app"
 _DOMAINS = (
     "auth|user|plan|organisation|zone|group|invitation|registry|round|observation|outbox"
-    "|api_token|point|audit|triage|tag|note|decision|report"
+    "|api_token|point|audit|triage|tag|note|decision|report|redaction|publication"
 )
 _ACTION = re.compile(rf"^({_DOMAINS})\.[a-z_]*[a-z]$")  # not an f-string's "triage.bulk_" piece
 
@@ -48,6 +49,7 @@ def _recorded_actions() -> set[str]:
     # record(f"triage.{action}"), and "receive" when registration opens the triage
     found |= {f"triage.{action}" for action in [*TRIAGE_TRANSITIONS, "receive"]}
     found |= {f"triage.bulk_{action}" for action in BULK_ACTIONS}
+    found |= {f"point.bulk_{action}" for action in POINT_ACTIONS}
     found |= {f"{kind}.{verb}" for kind in ("zone", "group") for verb in ("created", "updated")}
     return found
 

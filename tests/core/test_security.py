@@ -32,6 +32,9 @@ PUBLIC_ENDPOINTS = {
     "observations.track",
     "decisions.trace",
     "decisions.trace_receipt",
+    # After the close of a round that publishes them: its observations, redacted, for anyone
+    # the plan is shown to (can_read_publication).
+    "publication.published_round",
 }
 
 
