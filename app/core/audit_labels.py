@@ -94,6 +94,14 @@ AUDIT_LABELS = {
     "observation.tags_changed": _l("Observation's tags changed"),
     "point.tags_changed": _l("Point's tags changed"),
     "point.assignees_changed": _l("Point's assignees changed"),
+    "group.detected": _l("Groups of similar observations proposed"),
+    "group.confirmed": _l("Group of similar observations confirmed"),
+    "group.dismissed": _l("Group of similar observations dismissed"),
+    "group.member_added": _l("Observation added to a group of similar observations"),
+    "group.member_removed": _l("Observation taken out of a group of similar observations"),
+    "suggestion.computed": _l("Suggestions computed"),
+    "suggestion.accepted": _l("Suggestion accepted"),
+    "suggestion.dismissed": _l("Suggestion dismissed"),
     "note.added": _l("Internal note added"),
 }
 

@@ -597,3 +597,7 @@ def my_assignments():
         counts=points.assignment_counts(db.session, current_user),
         points=points.my_points(db.session, current_user),
     )
+
+
+# Groups, suggestions and the dashboard live in their own module, on this blueprint.
+from app.moderation import workspace  # noqa: E402, F401
