@@ -3,13 +3,14 @@
 **Detection** (:func:`detect`) reads the text of every registered observation of a round, folded
 like the search (lower case, no accents), cuts it into word *shingles* (three words in a row),
 and counts, with one sparse matrix product (scikit-learn's ``HashingVectorizer`` and SciPy), how
-many shingles each pair of texts shares. Two texts are linked when the shorter shares at least
-:data:`LINK_CONTAINMENT` of its shingles with the longer (a form letter, lightly edited, or with
-a paragraph added); the connected parts of that graph are the proposed groups. In each group the
-*template* is the member most contained in the others; every member gets its similarity to the
-template (Jaccard over shingles), the words it has that the template lacks and the reverse, and
-the flag **adds something** when it has a passage of its own (:data:`ADDS_RUN_WORDS` new words
-in a row, or :data:`ADDS_TOTAL_WORDS` in all), so that it is not answered by the template alone.
+many shingles each pair of texts shares. Two texts are linked when they share at least
+:data:`LINK_SIMILARITY` of their shingles (Jaccard: a form letter, lightly edited, or with a
+paragraph added). Groups are stars, never chains (a chain of small overlaps would join unrelated
+letters): the text linked to the most others is a group's *template* and takes the texts linked
+to it; then the next. Every member gets its similarity to the template (Jaccard over
+shingles), the words it has that the template lacks and the reverse, and the flag **adds
+something** when it has a passage of its own (:data:`ADDS_RUN_WORDS` new words in a row, or
+:data:`ADDS_TOTAL_WORDS` in all), so that it is not answered by the template alone.
 
 A group is never a merge: every member stays an observation of its own. Moderators confirm,
 edit (add or remove members) or dismiss a group; an observation is in at most one confirmed
@@ -48,8 +49,9 @@ from app.rounds.models import Round
 
 #: Words in a shingle.
 SHINGLE = 3
-#: The shorter text of a pair shares at least this share of its shingles with the longer.
-LINK_CONTAINMENT = 0.6
+#: Two texts are linked when they share at least this share of all their shingles (Jaccard):
+#: a letter with a paragraph added as long as itself still is.
+LINK_SIMILARITY = 0.45
 #: Texts with fewer shingles than this are too short to say they are the same letter.
 MIN_SHINGLES = 6
 #: A member "adds something" with this many new words in a row, or this many in all.
@@ -144,9 +146,10 @@ def _shingle_strings(tokens: Sequence[str]) -> list[str]:
 def find_clusters(documents: Sequence[Sequence[str]]) -> list[tuple[list[int], int]]:
     """The groups among ``documents`` (each a list of folded words): (positions of the members,
     position of the template), for every connected set of two or more documents linked by
-    :data:`LINK_CONTAINMENT`. Identical documents are compared once."""
+    :data:`LINK_SIMILARITY` (star groups around the best-linked text, the template). Identical
+    documents are compared once."""
     import numpy as np
-    from scipy.sparse import coo_matrix, csgraph, triu
+    from scipy.sparse import coo_matrix, triu
     from sklearn.feature_extraction.text import HashingVectorizer
 
     unique: dict[tuple[str, ...], int] = {}
@@ -174,27 +177,28 @@ def find_clusters(documents: Sequence[Sequence[str]]) -> list[tuple[list[int], i
     n = matrix.shape[0]
     sizes = np.asarray(matrix.sum(axis=1)).ravel()
     shared = triu(matrix @ matrix.T, k=1).tocoo()
-    smaller = np.minimum(sizes[shared.row], sizes[shared.col])
-    keep = shared.data >= LINK_CONTAINMENT * smaller
-    rows, cols, counts = shared.row[keep], shared.col[keep], shared.data[keep]
-    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
-    _count, labels = csgraph.connected_components(graph, directed=False)
-    # How much of each text lies in the others of its group (its copies count in full): the
-    # template is the most contained.
-    weight = np.array([len(c) for c in copies], dtype=float)
-    contained = weight - 1
-    np.add.at(contained, rows, weight[cols] * counts / sizes[rows])
-    np.add.at(contained, cols, weight[rows] * counts / sizes[cols])
-    members: dict[int, list[int]] = {}
-    for node in range(n):
-        members.setdefault(int(labels[node]), []).append(node)
+    union = sizes[shared.row] + sizes[shared.col] - shared.data
+    keep = shared.data >= LINK_SIMILARITY * union
+    rows, cols = shared.row[keep], shared.col[keep]
+    links = coo_matrix(
+        (np.ones(2 * len(rows), dtype=np.float32), (np.r_[rows, cols], np.r_[cols, rows])),
+        shape=(n, n),
+    ).tocsr()
+    # Star groups, never chains: the text linked to the most others (its copies count) leads,
+    # and takes every text linked to it that no earlier leader took; then the next.
+    weight = np.array([len(c) for c in copies], dtype=np.float32)
+    reach = links @ weight + weight - 1
+    taken = np.zeros(n, dtype=bool)
     clusters = []
-    for nodes in members.values():
-        positions = sorted(p for node in nodes for p in copies[node])
-        if len(positions) < 2:
+    for leader in np.lexsort((np.arange(n), -reach)):
+        if taken[leader]:
             continue
-        template = max(nodes, key=lambda node: (contained[node], -copies[node][0]))
-        clusters.append((positions, copies[template][0]))
+        start, end = links.indptr[leader], links.indptr[leader + 1]
+        nodes = [int(leader), *(int(m) for m in links.indices[start:end] if not taken[m])]
+        taken[nodes] = True
+        positions = sorted(p for node in nodes for p in copies[node])
+        if len(positions) >= 2:
+            clusters.append((positions, copies[leader][0]))
     clusters.sort(key=lambda item: item[0][0])
     return clusters
 

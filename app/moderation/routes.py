@@ -505,6 +505,7 @@ FILTER_KEYS = (
     "channel",
     "late",
     "has_attachments",
+    "in_group",
     "tag_id",
     "assignee_id",
     "sort",

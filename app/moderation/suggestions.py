@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
@@ -171,8 +171,13 @@ _STOPWORDS = frozenset(
 )
 
 
+#: Words are cut to this many letters, a crude Italian stemmer: ``ciclabili`` and ``ciclabile``
+#: are one term, ``mobilità`` and ``mobilita`` too (the text is folded first).
+STEM = 6
+
+
 def _analyse(text: str) -> str:
-    return " ".join(w for w in words(text) if w not in _STOPWORDS)
+    return " ".join(w[:STEM] for w in words(text) if w not in _STOPWORDS)
 
 
 @dataclass(frozen=True)
@@ -204,10 +209,7 @@ class Suggester:
                 area_text[node.section.policy_area].append(text)
         self.areas = list(PolicyArea)
         corpus = [_analyse(t) for t in documents + [" ".join(area_text[a]) for a in self.areas]]
-        self._vectorizers = [
-            TfidfVectorizer(sublinear_tf=True),
-            TfidfVectorizer(analyzer="char_wb", ngram_range=(4, 5), sublinear_tf=True),
-        ]
+        self._vectorizers = [TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2))]
         from sklearn.preprocessing import normalize
 
         self._normalize = normalize
@@ -253,24 +255,23 @@ class Suggester:
         return result
 
 
-def point_text(point: Point) -> str:
-    return " ".join(part for part in (point.summary, point.excerpt) if part) or (
-        point.observation.body_text
-    )
+def point_text(summary: str | None, body: str, start: int | None, end: int | None) -> str:
+    """What a point says: its summary and its excerpt (the whole observation without either)."""
+    excerpt = body[start:end] if start is not None else None
+    return " ".join(part for part in (summary, excerpt) if part) or body
 
 
 def suggest(
     session: Session,
-    points: Iterable[Point],
+    texts: dict[int, str],
     suggester: Suggester,
     *,
     now: datetime | None = None,
 ) -> int:
-    """Compute the points' suggestions afresh; accepted and dismissed ones stay (as record of
-    what a moderator did). Returns how many suggestions were stored."""
-    points = list(points)
+    """Compute afresh the suggestions of the points (point id → text); accepted and dismissed
+    ones stay, as the record of what a moderator did. Returns how many were stored."""
     now = now or utcnow()
-    ids = [p.id for p in points]
+    ids = list(texts)
     for start in range(0, len(ids), _CHUNK):
         session.execute(
             delete(Suggestion).where(
@@ -278,57 +279,65 @@ def suggest(
                 Suggestion.state == SuggestionState.OPEN,
             )
         )
-    stored = 0
-    for point, scored in zip(points, suggester.score([point_text(p) for p in points]), strict=True):
+    rows = []
+    for point_id, scored in zip(ids, suggester.score(list(texts.values())), strict=True):
         ranks = {SuggestionKind.POLICY_AREA: 0, SuggestionKind.SECTION: 0}
         for item in scored:
             ranks[item.kind] += 1
-            session.add(
-                Suggestion(
-                    point_id=point.id,
-                    kind=item.kind,
-                    policy_area=item.policy_area,
-                    section_id=item.section.id if item.section is not None else None,
-                    score=item.score,
-                    rank=ranks[item.kind],
-                    computed_at=now,
-                )
+            rows.append(
+                {
+                    "point_id": point_id,
+                    "kind": item.kind,
+                    "policy_area": item.policy_area,
+                    "section_id": item.section.id if item.section is not None else None,
+                    "score": item.score,
+                    "rank": ranks[item.kind],
+                    "state": SuggestionState.OPEN,
+                    "computed_at": now,
+                }
             )
-            stored += 1
-    session.flush()
-    return stored
+    if rows:  # Core's executemany: one statement per batch, not per row
+        session.execute(insert(Suggestion.__table__), rows)
+    return len(rows)
 
 
 def suggest_round(session: Session, round_, *, actor: User | None) -> int:
-    """Suggestions for every active point of the round's registered observations."""
+    """Suggestions for every active point of the round's registered observations (read as
+    plain columns, a chunk of points at a time)."""
     if actor is not None and not can_moderate(actor, round_):
         raise ModerationError(_l("You may not do this in this round."))
     suggester = Suggester(session, round_.version)
-    stored = 0
-    point_ids = list(
-        session.scalars(
-            select(Point.id)
-            .join(Observation, Observation.id == Point.observation_id)
-            .where(
-                Observation.round_id == round_.id,
-                Observation.protocol_number.is_not(None),
-                Point.state == PointState.ACTIVE,
-            )
-            .order_by(Point.id)
+    rows = session.execute(
+        select(
+            Point.id, Point.summary, Point.excerpt_start, Point.excerpt_end, Observation.body_text
         )
-    )
-    for start in range(0, len(point_ids), _CHUNK):
-        chunk = session.scalars(
-            select(Point).where(Point.id.in_(point_ids[start : start + _CHUNK])).order_by(Point.id)
-        ).all()
-        stored += suggest(session, chunk, suggester)
+        .join(Observation, Observation.id == Point.observation_id)
+        .where(
+            Observation.round_id == round_.id,
+            Observation.protocol_number.is_not(None),
+            Point.state == PointState.ACTIVE,
+        )
+        .order_by(Point.id)
+    ).all()
+    stored = 0
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start : start + _CHUNK]
+        stored += suggest(
+            session,
+            {
+                r.id: point_text(r.summary, r.body_text or "", r.excerpt_start, r.excerpt_end)
+                for r in chunk
+            },
+            suggester,
+        )
+    session.flush()
     record(
         session,
         "suggestion.computed",
         actor=actor,
         object_type="round",
         object_id=round_.id,
-        points=len(point_ids),
+        points=len(rows),
         suggestions=stored,
     )
     return stored

@@ -296,3 +296,24 @@ def test_without_the_csrf_token_nothing_happens(db, client, campaign, moderator)
     response = client.post(f"/moderation/rounds/{round_.id}/groups/detect", data={})
     assert response.status_code == 400
     assert _groups(db, round_) == []
+
+
+def test_the_queue_filters_on_groups(db, client, campaign, moderator):
+    from app.moderation import queries
+    from app.moderation.queries import QueueFilter
+
+    round_, (one, _two, _edited, _added, unrelated, other_a, other_b) = campaign
+    _detect(db, round_, moderator)
+    grouped = queries.queue_page(db.session, round_, QueueFilter(in_group=True))
+    alone = queries.queue_page(db.session, round_, QueueFilter(in_group=False))
+    assert [r.observation.id for r in alone.rows] == [unrelated.id]
+    assert len(grouped.rows) == 6
+    second = _groups(db, round_)[1]
+    grouping.dismiss(db.session, second, actor=moderator, seen_lock=second.lock_version)
+    db.session.commit()
+    alone = queries.queue_page(db.session, round_, QueueFilter(in_group=False))
+    assert {r.observation.id for r in alone.rows} == {unrelated.id, other_a.id, other_b.id}
+    login(client, moderator)
+    page = client.get(f"/moderation/rounds/{round_.id}/queue?in_group=no").get_data(as_text=True)
+    assert unrelated.protocol_code in page and one.protocol_code not in page
+    assert client.get(f"/moderation/rounds/{round_.id}/queue?in_group=maybe").status_code == 200
