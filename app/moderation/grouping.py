@@ -2,9 +2,11 @@
 
 **Detection** (:func:`detect`) reads the text of every registered observation of a round, folded
 like the search (lower case, no accents), cuts it into word *shingles* (three words in a row),
-and counts, with one sparse matrix product (scikit-learn's ``HashingVectorizer`` and SciPy), how
-many shingles each pair of texts shares. Two texts are linked when they share at least
-:data:`LINK_SIMILARITY` of their shingles (Jaccard: a form letter, lightly edited, or with a
+hashes them (scikit-learn's ``HashingVectorizer``, a SciPy sparse matrix), finds the pairs
+likely to be alike with MinHash bands (NumPy; in each band's bucket every text is paired with
+the bucket's first, so the work grows with the round, not its square) and measures each of
+those exactly. Two texts are linked when they share at least :data:`LINK_SIMILARITY` of their
+shingles (Jaccard: a form letter, lightly edited, or with a
 paragraph added). Groups are stars, never chains (a chain of small overlaps would join unrelated
 letters): the text linked to the most others is a group's *template* and takes the texts linked
 to it; then the next. Every member gets its similarity to the template (Jaccard over
@@ -52,6 +54,9 @@ SHINGLE = 3
 #: Two texts are linked when they share at least this share of all their shingles (Jaccard):
 #: a letter with a paragraph added as long as itself still is.
 LINK_SIMILARITY = 0.45
+#: MinHash banding for the candidate pairs (see :func:`_candidates`).
+BANDS = 32
+ROWS_PER_BAND = 3
 #: Texts with fewer shingles than this are too short to say they are the same letter.
 MIN_SHINGLES = 6
 #: A member "adds something" with this many new words in a row, or this many in all.
@@ -143,13 +148,51 @@ def _shingle_strings(tokens: Sequence[str]) -> list[str]:
     return [" ".join(tokens[i : i + SHINGLE]) for i in range(len(tokens) - SHINGLE + 1)]
 
 
+def _candidates(matrix):
+    """Pairs of rows likely to be at least :data:`LINK_SIMILARITY` alike (MinHash with
+    :data:`BANDS` bands of :data:`ROWS_PER_BAND`: a pair at that similarity shares a band with a
+    probability above 0.95). Within a band's bucket each text is paired with the bucket's first
+    (the same text in every band, the lowest row), not with every other: comparing every pair
+    would cost the square of the round. Each candidate is then measured exactly."""
+    import numpy as np
+
+    rng = np.random.default_rng(12_345)  # fixed: the same round gives the same groups
+    prime = (1 << 31) - 1
+    hashes = BANDS * ROWS_PER_BAND
+    a = rng.integers(1, prime, size=hashes, dtype=np.int64)
+    b = rng.integers(0, prime, size=hashes, dtype=np.int64)
+    shingles = matrix.indices.astype(np.int64)
+    starts = matrix.indptr[:-1]
+    signature = np.empty((matrix.shape[0], hashes), dtype=np.int64)
+    for k in range(hashes):
+        signature[:, k] = np.minimum.reduceat((a[k] * shingles + b[k]) % prime, starts)
+    pairs = []
+    for band in range(BANDS):
+        block = np.ascontiguousarray(
+            signature[:, band * ROWS_PER_BAND : (band + 1) * ROWS_PER_BAND]
+        )
+        _keys, bucket = np.unique(block, axis=0, return_inverse=True)
+        order = np.argsort(bucket.ravel(), kind="stable")
+        sorted_buckets = bucket.ravel()[order]
+        edges = np.flatnonzero(np.diff(sorted_buckets)) + 1
+        for members in np.split(order, edges):
+            if len(members) > 1:  # each member with the bucket's first: n pairs, not n²
+                first, others = members.min(), members[members != members.min()]
+                pairs.append(first * matrix.shape[0] + others)
+    if not pairs:
+        empty = np.array([], dtype=np.int64)
+        return empty, empty
+    unique = np.unique(np.concatenate(pairs))
+    return unique // matrix.shape[0], unique % matrix.shape[0]
+
+
 def find_clusters(documents: Sequence[Sequence[str]]) -> list[tuple[list[int], int]]:
     """The groups among ``documents`` (each a list of folded words): (positions of the members,
     position of the template), for every connected set of two or more documents linked by
     :data:`LINK_SIMILARITY` (star groups around the best-linked text, the template). Identical
     documents are compared once."""
     import numpy as np
-    from scipy.sparse import coo_matrix, triu
+    from scipy.sparse import coo_matrix
     from sklearn.feature_extraction.text import HashingVectorizer
 
     unique: dict[tuple[str, ...], int] = {}
@@ -176,10 +219,11 @@ def find_clusters(documents: Sequence[Sequence[str]]) -> list[tuple[list[int], i
     matrix = vectorizer.transform(list(unique)).tocsr()
     n = matrix.shape[0]
     sizes = np.asarray(matrix.sum(axis=1)).ravel()
-    shared = triu(matrix @ matrix.T, k=1).tocoo()
-    union = sizes[shared.row] + sizes[shared.col] - shared.data
-    keep = shared.data >= LINK_SIMILARITY * union
-    rows, cols = shared.row[keep], shared.col[keep]
+    rows, cols = _candidates(matrix)
+    if len(rows):
+        shared = np.asarray(matrix[rows].multiply(matrix[cols]).sum(axis=1)).ravel()
+        keep = shared >= LINK_SIMILARITY * (sizes[rows] + sizes[cols] - shared)
+        rows, cols = rows[keep], cols[keep]
     links = coo_matrix(
         (np.ones(2 * len(rows), dtype=np.float32), (np.r_[rows, cols], np.r_[cols, rows])),
         shape=(n, n),
