@@ -4,7 +4,7 @@ Hand-checked: similarity_groups and their members, suggestions per point, and a 
 (person / suggestion) on observation_tags and point_tags, every existing row a person's.
 
 Revision ID: 1fa1368a43f2
-Revises: 713536197c7b
+Revises: 5e7a0c1d2b3f
 Create Date: 2026-12-02 01:36:49.784687
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '1fa1368a43f2'
-down_revision = '713536197c7b'
+down_revision = '5e7a0c1d2b3f'
 branch_labels = None
 depends_on = None
 
