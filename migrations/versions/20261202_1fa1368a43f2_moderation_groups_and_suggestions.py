@@ -86,9 +86,11 @@ def upgrade():
 
 def downgrade():
     with op.batch_alter_table('point_tags', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_point_tags_source'), type_='check')
         batch_op.drop_column('source')
 
     with op.batch_alter_table('observation_tags', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_observation_tags_source'), type_='check')
         batch_op.drop_column('source')
 
     with op.batch_alter_table('suggestions', schema=None) as batch_op:
