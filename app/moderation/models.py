@@ -410,3 +410,132 @@ class PublicationHide(Base):
     lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     hidden_by: Mapped[User] = relationship(foreign_keys=[hidden_by_id], lazy="joined")
+# Groups of campaigns and near-duplicates (app.moderation.grouping) ---------------------------
+
+
+class GroupState(enum.StrEnum):
+    #: Found by the detection, waiting for a moderator.
+    PROPOSED = "proposed"
+    CONFIRMED = "confirmed"
+    DISMISSED = "dismissed"
+
+
+GROUP_STATE_LABELS = {
+    GroupState.PROPOSED: _l("proposed"),
+    GroupState.CONFIRMED: _l("confirmed"),
+    GroupState.DISMISSED: _l("dismissed"),
+}
+
+
+class SimilarityGroup(Base):
+    """Observations of one round with the same or nearly the same text (a form letter, a
+    campaign, a comune submitting twice). Never a merge: every member stays an observation
+    of its own, numbered and answered."""
+
+    __tablename__ = "similarity_groups"
+    __audit_type__ = "similarity_group"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    state: Mapped[GroupState] = mapped_column(
+        enum_type(GroupState, "state"), default=GroupState.PROPOSED
+    )
+    #: The member whose text stands for the others (the "template").
+    template_id: Mapped[int] = mapped_column(ForeignKey("observations.id"))
+    #: The lowest similarity of a member to the template, 0 to 1.
+    score: Mapped[float] = mapped_column(default=1.0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+    template: Mapped[Observation] = relationship(foreign_keys=[template_id])
+
+
+class GroupMember(Base):
+    """One observation in a group: how like the template it is, and whether it adds text of
+    its own (then it must not be answered by the template's answer alone)."""
+
+    __tablename__ = "similarity_group_members"
+    __table_args__ = (
+        CheckConstraint("score >= 0 AND score <= 1", name="score_in_range"),
+        Index("ix_similarity_group_members_observation_id", "observation_id"),
+    )
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("similarity_groups.id"), primary_key=True)
+    observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id"), primary_key=True)
+    score: Mapped[float] = mapped_column(default=1.0)
+    adds_something: Mapped[bool] = mapped_column(default=False)
+    #: Words of the member that the template does not have (at most a few, for the page).
+    differing_words: Mapped[str] = mapped_column(Text, default="")
+    #: Words of the template that the member does not have.
+    missing_words: Mapped[str] = mapped_column(Text, default="")
+    #: Who added the member by hand (None: found by the detection).
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+# Suggestions, kept apart from decisions (app.moderation.suggestions) ------------------------
+
+
+class SuggestionKind(enum.StrEnum):
+    POLICY_AREA = "policy_area"
+    SECTION = "section"
+
+
+class SuggestionState(enum.StrEnum):
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    DISMISSED = "dismissed"
+
+
+class Source(enum.StrEnum):
+    """Where a tag or an anchor came from."""
+
+    PERSON = "person"
+    SUGGESTION = "suggestion"
+
+
+class Suggestion(Base):
+    """A machine's guess of a point's policy area or section, with its score. It changes
+    nothing until a moderator accepts it (then it becomes a tag or the point's anchor)."""
+
+    __tablename__ = "suggestions"
+    __table_args__ = (
+        CheckConstraint(
+            "(kind = 'policy_area') = (policy_area IS NOT NULL)"
+            " AND (kind = 'section') = (section_id IS NOT NULL)",
+            name="target_matches_kind",
+        ),
+        Index("ix_suggestions_point_id", "point_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    point_id: Mapped[int] = mapped_column(ForeignKey("points.id"))
+    kind: Mapped[SuggestionKind] = mapped_column(enum_type(SuggestionKind, "kind"))
+    policy_area: Mapped[PolicyArea | None] = mapped_column(enum_type(PolicyArea, "policy_area"))
+    section_id: Mapped[int | None] = mapped_column(ForeignKey("plan_sections.id"))
+    score: Mapped[float] = mapped_column()
+    #: 1 for the best of its kind for the point, then 2, 3.
+    rank: Mapped[int] = mapped_column(Integer)
+    state: Mapped[SuggestionState] = mapped_column(
+        enum_type(SuggestionState, "state"), default=SuggestionState.OPEN
+    )
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+# Where each tag came from (a person, or an accepted suggestion): added to the link tables.
+def _source_column():
+    return mapped_column(
+        enum_type(Source, "source"),
+        default=Source.PERSON,
+        server_default=Source.PERSON.value,
+        nullable=False,
+    )
+
+
+ObservationTag.source = _source_column()
+PointTag.source = _source_column()

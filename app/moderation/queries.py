@@ -17,9 +17,12 @@ from sqlalchemy.orm import Session, contains_eager, lazyload
 from app.core.i18n import lazy_gettext as _l
 from app.moderation import search
 from app.moderation.models import (
+    GroupMember,
+    GroupState,
     ObservationTag,
     PointAssignment,
     PointTag,
+    SimilarityGroup,
     Triage,
     TriageState,
 )
@@ -70,6 +73,8 @@ class QueueFilter:
     tag_id: int | None = None
     #: Observations with a point given to this editor.
     assignee_id: int | None = None
+    #: In a proposed or confirmed group of similar observations (app.moderation.grouping).
+    in_group: bool | None = None
     words: tuple[str, ...] = ()
     sort: str = "waiting"
 
@@ -112,7 +117,7 @@ class QueueFilter:
         elif section:
             number = _bounded_int(section, problems)
             values["section_ids"] = (number,) if number is not None else ()
-        for name in ("late", "has_attachments"):
+        for name in ("late", "has_attachments", "in_group"):
             raw = args.get(name, "")
             if raw in ("yes", "no"):
                 values[name] = raw == "yes"
@@ -195,6 +200,13 @@ def queue_select(session: Session, round_: Round, chosen: QueueFilter) -> Select
                 PointAssignment.editor_id == chosen.assignee_id,
             )
         )
+    if chosen.in_group is not None:
+        grouped = exists().where(
+            GroupMember.observation_id == Observation.id,
+            GroupMember.group_id == SimilarityGroup.id,
+            SimilarityGroup.state != GroupState.DISMISSED,
+        )
+        query = query.where(grouped if chosen.in_group else ~grouped)
     if chosen.words:
         query = query.where(Observation.id.in_(search.matching_ids(session, list(chosen.words))))
     return query.order_by(*SORTS[chosen.sort])

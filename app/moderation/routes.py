@@ -506,6 +506,7 @@ FILTER_KEYS = (
     "channel",
     "late",
     "has_attachments",
+    "in_group",
     "tag_id",
     "assignee_id",
     "sort",
@@ -602,3 +603,5 @@ def my_assignments():
 
 # Splitting, point notes and bulk, redaction and the public list live in their own module.
 from app.moderation import point_routes  # noqa: E402
+# Groups, suggestions and the dashboard live in their own module, on this blueprint.
+from app.moderation import workspace  # noqa: E402, F401

@@ -105,14 +105,14 @@ class Context:
 
 
 def _steps():
-    from bench.dataset import observations, plans, registry, rounds
+    from bench.dataset import moderation, observations, plans, registry, rounds
 
     return [
         ("registry", registry.seed),
         ("plans", plans.seed),
         ("rounds", rounds.seed),
         ("observations", observations.seed),
-        # ("moderation", moderation.seed),  points, tags, assignments: when moderation lands
+        ("moderation", moderation.seed),  # triage rows and points (tags, assignments: later)
         # ("decisions", decisions.seed),    a decision per point, linked to lineage rows
     ]
 

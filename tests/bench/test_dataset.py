@@ -139,6 +139,25 @@ def test_small_data_set_is_what_the_app_would_have_made(db, seeded):
     referents = {o.author for o in observations if o.author.organisation_id}
     assert all(can_submit(user, round_) for user in referents)
 
+    # Moderation: a triage row and point 1 for each, about two points per observation, and
+    # the points of one observation cover its text exactly once.
+    from app.moderation.models import Triage
+    from app.observations.models import Point
+
+    assert db.session.scalar(select(func.count()).select_from(Triage)) == scale.observations
+    all_points = db.session.scalars(select(Point).order_by(Point.observation_id, Point.number))
+    by_observation: dict[int, list] = {}
+    for point in all_points:
+        by_observation.setdefault(point.observation_id, []).append(point)
+    assert set(by_observation) == {o.id for o in observations}
+    assert 1.6 * scale.observations <= sum(map(len, by_observation.values())) == seeded["points"]
+    assert seeded["points"] <= 2.4 * scale.observations
+    for observation in observations[:200]:
+        parts = by_observation[observation.id]
+        assert [p.number for p in parts] == list(range(1, len(parts) + 1))
+        assert "".join(p.excerpt for p in parts) == observation.body_text
+        assert parts[0].target is observation.target
+
     # Campaigns: many observations share a title and nearly the same letter.
     titles = Counter(o.title for o in observations)
     assert titles.most_common(1)[0][1] >= 50

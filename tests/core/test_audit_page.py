@@ -26,7 +26,7 @@ from app.rounds.models import TRANSITIONS
 APP = Path(__file__).resolve().parents[2] / "app"
 _DOMAINS = (
     "auth|user|plan|organisation|zone|group|invitation|registry|round|observation|outbox"
-    "|api_token|point|audit|triage|tag|note|decision|report|redaction|publication"
+    "|api_token|point|audit|triage|tag|note|decision|report|redaction|publication|suggestion"
 )
 _ACTION = re.compile(rf"^({_DOMAINS})\.[a-z_]*[a-z]$")  # not an f-string's "triage.bulk_" piece
 
