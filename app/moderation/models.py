@@ -410,6 +410,8 @@ class PublicationHide(Base):
     lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     hidden_by: Mapped[User] = relationship(foreign_keys=[hidden_by_id], lazy="joined")
+
+
 # Groups of campaigns and near-duplicates (app.moderation.grouping) ---------------------------
 
 

@@ -601,7 +601,6 @@ def my_assignments():
     )
 
 
-# Splitting, point notes and bulk, redaction and the public list live in their own module.
-from app.moderation import point_routes  # noqa: E402
-# Groups, suggestions and the dashboard live in their own module, on this blueprint.
-from app.moderation import workspace  # noqa: E402, F401
+# Splitting, point notes and bulk, redaction and the public list (point_routes); groups,
+# suggestions and the dashboard (workspace): their own modules, on this blueprint.
+from app.moderation import point_routes, workspace  # noqa: E402, F401

@@ -4,7 +4,7 @@ Hand-checked: similarity_groups and their members, suggestions per point, and a 
 (person / suggestion) on observation_tags and point_tags, every existing row a person's.
 
 Revision ID: 1fa1368a43f2
-Revises: 5e7a0c1d2b3f
+Revises: ffd0aeb287cc
 Create Date: 2026-12-02 01:36:49.784687
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '1fa1368a43f2'
-down_revision = '5e7a0c1d2b3f'
+down_revision = 'ffd0aeb287cc'
 branch_labels = None
 depends_on = None
 
