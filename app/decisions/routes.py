@@ -4,7 +4,16 @@ predicate once it is; one commit per request through ``commit_or_refuse``."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -36,8 +45,10 @@ from app.decisions.permissions import (
 )
 from app.extensions import db
 from app.moderation import points as moderation_points
+from app.moderation import publication
 from app.moderation.models import Triage, TriageState
 from app.observations.models import Observation, ObservationState, Point
+from app.observations.permissions import can_follow
 from app.observations.queries import OBSERVATION, by_receipt
 from app.plans.changes import register_change_annotator, register_link_guard
 from app.plans.models import Paragraph, Section
@@ -363,15 +374,27 @@ def coverage(round_: Round):
 # Where did my point go ---------------------------------------------------------------------
 
 
-def _trace_page(observation: Observation, form=None, status: int = 200):
+def _trace_page(observation: Observation, form=None, status: int = 200, *, public=False):
+    """The trace page. ``public``: for a reader who does not follow the observation (a public
+    round after its close), who reads what the public reads — the redacted text, no hidden
+    point, no title or proposed text — and a hidden observation does not exist for them."""
     withdrawn = observation.state is ObservationState.WITHDRAWN
     traced = queries.trace(db.session, observation)
+    published = None
+    if public:
+        published = publication.published_text(db.session, observation)
+        if published is None:
+            abort(404)
+        shown = publication.published_point_texts(db.session, [item.point for item in traced])
+        traced = [item for item in traced if shown.get(item.point.id) is not None]
+        published = {"body": published, "points": shown}
     triage = db.session.get(Triage, observation.id)
     return render_template(
         "decisions/trace.html",
         observation=observation,
         withdrawn=withdrawn,
         traced=traced,
+        published=published,
         not_admissible=triage is not None and triage.state is TriageState.NOT_ADMISSIBLE,
         triage=triage,
         changes=links.trace_changes(db.session, observation),
@@ -387,8 +410,8 @@ def _trace_page(observation: Observation, form=None, status: int = 200):
 @require(anyone, load=OBSERVATION, visible=is_registered, allowed=can_see_trace)
 def trace(observation: Observation):
     """Where the points of an observation went: its author, its organisation and staff;
-    anyone for a round whose observations are public after the close."""
-    return _trace_page(observation)
+    anyone for a round whose observations are public after the close (as published)."""
+    return _trace_page(observation, public=not can_follow(current_user, observation))
 
 
 @bp.route("/trace", methods=["GET", "POST"])

@@ -342,6 +342,51 @@ def test_a_public_round_shows_the_trace_to_anyone_once_closed(db, client, settin
     assert response.status_code == 200 and "Non coerente" in response.get_data(as_text=True)
 
 
+def test_the_public_reads_the_trace_as_published(db, client, setting):
+    """Anyone reaches a public round's trace pages after the close, and reads what the public
+    list shows: the redacted text, no title; a hidden observation is not there for them. Its
+    author still reads the original."""
+    from app.moderation import redaction
+
+    s = setting(n=2)
+    _publish(db, s, s.points[0])
+    first, second = s.observations
+    for observation, act in ((first, "redact"), (second, "hide")):
+        triage = triage_of(observation)
+        if act == "redact":
+            start, end = redaction.locate(observation.body_text, "Punto")
+            redaction.redact(
+                db.session,
+                triage,
+                start=start,
+                end=end,
+                reason="Dati personali",
+                actor=s.moderator,
+                seen_lock=triage.lock_version,
+            )
+        else:
+            redaction.hide(
+                db.session,
+                triage,
+                point=None,
+                reason="Offensivo",
+                actor=s.moderator,
+                seen_lock=triage.lock_version,
+            )
+        db.session.commit()
+
+    public = client.get(f"/decisions/trace/{first.id}").get_data(as_text=True)
+    assert "<p>[omissis] 1</p>" in public and "<p>Punto 1</p>" not in public
+    assert "Osservazione 1" not in public  # titles are not published
+    assert "Non coerente" in public  # the outcome and its reasoning are
+    assert client.get(f"/decisions/trace/{second.id}").status_code == 404
+
+    login(client, s.author)
+    own = client.get(f"/decisions/trace/{first.id}").get_data(as_text=True)
+    assert "<p>Punto 1</p>" in own and "Osservazione 1" in own
+    assert client.get(f"/decisions/trace/{second.id}").status_code == 200
+
+
 def test_a_draft_decision_is_not_on_the_trace_page(db, client, setting):
     s = setting(n=1)
     operations.save(
