@@ -13,7 +13,7 @@ def test_a_demo_user_logs_in_and_out(page, demo_data):
     assert account.is_visible()
 
     account.click()
-    page.get_by_role("button", name="Esci").click()
+    page.get_by_role("button", name="Esci", exact=True).click()
     page.wait_for_url("**/login")
     assert page.get_by_role("heading", name="Accedi").is_visible()
     assert page.get_by_text("Roberto Referente").count() == 0

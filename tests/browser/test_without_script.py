@@ -3,6 +3,8 @@ of an irreversible action, which is a page of its own with or without a script."
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from app.demo import DEMO_LOGINS
@@ -31,7 +33,17 @@ def test_logging_out_without_javascript(no_script):
     log_in(no_script, "referente@comune-rho.example", "demo-referente-2026")
     assert not no_script.locator("#account-menu-button").is_visible()
     no_script.get_by_role("link", name="Cambia password").wait_for(state="visible")
-    no_script.get_by_role("button", name="Esci").click()
+    no_script.get_by_role("button", name="Esci", exact=True).click()
+    no_script.wait_for_url("**/login")
+    no_script.goto("/observations/mine")
+    assert "/login" in no_script.url
+
+
+def test_logging_out_everywhere_asks_first_without_javascript(no_script):
+    log_in(no_script, "referente@comune-rho.example", "demo-referente-2026")
+    no_script.get_by_role("button", name="Esci da tutti i dispositivi").click()
+    assert no_script.get_by_text("compreso questo").is_visible()  # what it does, before doing it
+    no_script.locator("main").get_by_role("button", name="Esci da tutti i dispositivi").click()
     no_script.wait_for_url("**/login")
     no_script.goto("/observations/mine")
     assert "/login" in no_script.url
@@ -39,9 +51,11 @@ def test_logging_out_without_javascript(no_script):
 
 def test_the_account_menu_with_javascript_keeps_its_dropdown(page, demo_data):
     log_in(page, "referente@comune-rho.example", "demo-referente-2026")
-    assert page.locator("button", has_text="Esci").count() == 1  # the dropdown's, not twice
+    # the dropdown's entries, not twice (the no-script ones stay out of the page)
+    assert page.locator("button", has_text=re.compile(r"^\s*Esci\s*$")).count() == 1
+    assert page.locator("button", has_text="Esci da tutti i dispositivi").count() == 1
     page.locator("#account-menu-button").click()
-    page.get_by_role("button", name="Esci").click()
+    page.get_by_role("button", name="Esci", exact=True).click()
     page.wait_for_url("**/login")
 
 
