@@ -69,7 +69,12 @@ run: migrate
 worker: migrate
 	$(FLASK) worker run
 
-test: setup test-sqlite test-postgresql
+# The two databases' runs go side by side (one per core); each run's output is printed whole
+# when it ends (--output-sync), so the two never interleave. TEST_JOBS=1 runs them one after
+# the other.
+TEST_JOBS ?= 2
+test: setup
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target test-sqlite test-postgresql
 
 test-sqlite: setup
 	$(BIN)/pytest --db=sqlite $(PYTEST_ARGS)

@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from app import create_app
 from app.extensions import db as _db
+from app.plans import frozen as frozen_texts
 from config import TestConfig
 
 pytest_plugins = [
@@ -147,6 +148,7 @@ def app_context(app):
         yield
         _db.session.remove()
         wipe(_db)
+        frozen_texts.clear()  # the ids of the next test's versions start again from 1
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from app.observations.models import (
     ObservationKind,
 )
 from app.observations.permissions import can_follow
-from app.plans.tree import load_tree
+from app.plans.frozen import frozen_tree
 from app.rounds.models import Round
 from app.rounds.permissions import can_manage_rounds, can_see_round, can_submit
 from app.rounds.queries import visible_rounds
@@ -73,7 +73,7 @@ def list_rounds():
 @api_view
 def get_round(round_id: int):
     round_ = _visible_round(round_id)
-    tree = load_tree(db.session, round_.version)
+    tree = frozen_tree(db.session, round_.version)
     sections = [
         {
             "key": node.section.key,

@@ -3,9 +3,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import Flask, current_app, has_request_context, request, url_for
+from flask import Flask, current_app, has_request_context, render_template, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
+from markupsafe import Markup
 
 from app.core.audit_labels import audit_label
 from app.core.i18n import lazy_gettext as _l
@@ -74,12 +75,41 @@ def _navigation() -> list[dict]:
     ]
 
 
+#: The settings the shell's fixed parts show (a change of one gives them a new cache entry).
+_SHELL_SETTINGS = (
+    "TRACCIA_OWNER_NAME",
+    "TRACCIA_OWNER_URL",
+    "TRACCIA_ACCESSIBILITY_URL",
+    "TRACCIA_PRIVACY_URL",
+    "TRACCIA_FEEDBACK_URL",
+    "TRACCIA_CONTACT_EMAIL",
+)
+
+
+def shell_part(name: str) -> Markup:
+    """A fixed part of the page shell (``templates/shell/<name>.html``: the styles, the header's
+    brand and menu frame, the footer), rendered once per language and configuration and then
+    served from memory: every page pays for the shell, and these parts depend on nothing else.
+    In debug mode (templates reloaded as they change) it is rendered every time."""
+    app = current_app._get_current_object()
+    if app.debug or app.jinja_env.auto_reload:
+        return Markup(render_template(f"shell/{name}.html"))  # noqa: S704 - autoescaped output
+    config = app.config
+    key = (name, str(get_locale()), tuple(config.get(setting) for setting in _SHELL_SETTINGS))
+    parts = app.extensions.setdefault("traccia.shell_parts", {})
+    part = parts.get(key)
+    if part is None:
+        part = parts[key] = Markup(render_template(f"shell/{name}.html"))  # noqa: S704 - as above
+    return part
+
+
 def init_templating(app: Flask) -> None:
     from app.core.formats import init_formats
 
     init_formats(app)
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(PREDICATES)
+    app.jinja_env.globals["shell_part"] = shell_part
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.filters["role_label"] = lambda role: str(ROLE_LABELS.get(role, role))

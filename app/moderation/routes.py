@@ -53,7 +53,7 @@ from app.moderation.permissions import (
 )
 from app.moderation.queries import QueueFilter
 from app.observations.models import Observation, Point
-from app.plans.tree import load_tree
+from app.plans.frozen import frozen_tree
 from app.rounds.models import Round
 from app.stakeholders.labels import KIND_LABELS
 from app.stakeholders.models import Group, Zone
@@ -193,7 +193,7 @@ def queue(round_id: int):
     shown_at = utcnow()
     round_ = _round(round_id)
     chosen, problems = QueueFilter.from_args(request.args)
-    tree = load_tree(db.session, round_.version, text=False)
+    tree = frozen_tree(db.session, round_.version)
     page = queries.queue_page(
         db.session,
         round_,
@@ -440,7 +440,7 @@ def bulk_action(round_id: int):
         action=form.get("bulk_action", ""),
         actor=current_user,
         selection=None if everything else _selection(form),
-        chosen=_section_ids(load_tree(db.session, round_.version, text=False), chosen)
+        chosen=_section_ids(frozen_tree(db.session, round_.version), chosen)
         if everything
         else None,
         shown_at=_shown_at(form.get("shown_at")),

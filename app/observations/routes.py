@@ -57,7 +57,7 @@ from app.observations.permissions import (
     can_withdraw,
 )
 from app.observations.queries import OBSERVATION, by_receipt, followed_by
-from app.plans.tree import load_tree
+from app.plans.frozen import frozen_tree
 from app.rounds.models import Round
 from app.rounds.permissions import can_see_round, can_submit
 from app.rounds.queries import ROUND
@@ -528,7 +528,7 @@ def intake(round_: Round):
     form.organisation_id.choices = [
         SelectChoice(row.id, row.name) for row in active_organisation_names()
     ]
-    tree = load_tree(db.session, round_.version)
+    tree = frozen_tree(db.session, round_.version)
     form.section.choices = [SelectChoice("", _("The plan as a whole"))] + [
         SelectChoice(node.section.key, f"{node.section.number} {node.section.title}".strip())
         for node in tree.walk()

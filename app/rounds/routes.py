@@ -1,8 +1,18 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    get_template_attribute,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
@@ -17,8 +27,8 @@ from app.core.timezones import local_to_utc, utc_to_local
 from app.extensions import db
 from app.observations.models import Observation
 from app.observations.queries import submitted_counts
+from app.plans.frozen import frozen_tree, rendered_once
 from app.plans.models import Plan, PlanVersion, VersionStatus
-from app.plans.tree import load_tree
 from app.rounds import operations
 from app.rounds.forms import KIND_LABELS, ResponseVersionForm, RoundForm, StateForm
 from app.rounds.models import STATE_LABELS, Round, RoundState
@@ -214,7 +224,6 @@ def response_version(round_: Round):
 @bp.get("/<int:round_id>/")
 @require(is_logged_in, load=ROUND, visible=can_see_round)
 def show_round(round_: Round):
-    tree = load_tree(db.session, round_.version)
     counts = submitted_counts(round_, Observation.section_id)
     candidates = (
         operations.response_candidates(db.session, round_)
@@ -224,8 +233,7 @@ def show_round(round_: Round):
     return render_template(
         "rounds/show.html",
         round=round_,
-        tree=tree,
-        counts=counts,
+        section_rows=_with_counts(_section_rows(round_), counts),
         general_count=counts.get(None, 0),
         now=utcnow(),
         actions=ACTIONS[round_.state] if can_manage_rounds(current_user) else [],
@@ -233,6 +241,29 @@ def show_round(round_: Round):
         kind_labels=KIND_LABELS,
         response_form=ResponseVersionForm(),
         candidates=candidates,
+    )
+
+
+def _section_rows(round_: Round) -> list[tuple[int, Markup]]:
+    """The round page's rows of sections, each rendered once for the round's frozen text: the
+    section's id (for its count) and the cell linking to it."""
+    tree = frozen_tree(db.session, round_.version)
+    cell = get_template_attribute("rounds/macros.html", "section_cell")
+
+    def build():
+        return [(node.section.id, cell(round_, node)) for node in tree.walk()]
+
+    return rendered_once(db.session, round_.version, ("round-sections", round_.id), build)
+
+
+_ROW = Markup('<tr>{}<td class="text-end">{}</td></tr>')
+
+
+def _with_counts(rows: list[tuple[int, Markup]], counts: dict) -> Markup:
+    """The rows with this request's counts, joined here rather than in a template loop: the
+    loop over 300 rows cost more than everything else on the page."""
+    return Markup("").join(
+        _ROW.format(cell, counts.get(section_id, 0)) for section_id, cell in rows
     )
 
 
@@ -261,7 +292,7 @@ def neighbours(tree, node):
 @require(is_logged_in, load=ROUND, visible=can_see_round)
 def show_section(round_: Round, key: str):
     """A top-level section's text, to comment on it, a paragraph or a selected passage."""
-    tree = load_tree(db.session, round_.version)
+    tree = frozen_tree(db.session, round_.version)
     node = tree.node_by_key(key)
     if node is None:
         abort(404)
