@@ -1,7 +1,7 @@
 """stored text changes and round response versions
 
 Revision ID: 9236a69ac087
-Revises: 713536197c7b
+Revises: 5e7a0c1d2b3f
 Create Date: 2026-12-02 01:35:34.018327
 
 Issue 13, first step: the changes between a version and its predecessor become stored rows
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '9236a69ac087'
-down_revision = '713536197c7b'
+down_revision = '5e7a0c1d2b3f'
 branch_labels = None
 depends_on = None
 
