@@ -1,7 +1,7 @@
 """decisions: outcomes and reasonings of points, revisions, answer templates, round settings, links to paragraphs; rounds' conclusion overrides
 
 Revision ID: ee93ac09f9a1
-Revises: 9236a69ac087, 5e7a0c1d2b3f
+Revises: 9236a69ac087
 Create Date: 2026-12-02 01:38:41.622351
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'ee93ac09f9a1'
-down_revision = ('9236a69ac087', '5e7a0c1d2b3f')  # after the stored changes and main's session time-outs
+down_revision = '9236a69ac087'
 branch_labels = None
 depends_on = None
 
