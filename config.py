@@ -72,6 +72,10 @@ class Config:
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
     SESSION_COOKIE_NAME = "traccia_session"
     PERMANENT_SESSION_LIFETIME = _int("SESSION_LIFETIME_SECONDS", 8 * 3600)
+    #: A login session ends after this long without a request (ASVS 3.3.2: idle time-out)…
+    SESSION_IDLE_SECONDS = _int("SESSION_IDLE_SECONDS", 2 * 3600)
+    #: …and after this long in any case (absolute time-out), whatever the cookie says.
+    SESSION_ABSOLUTE_SECONDS = _int("SESSION_ABSOLUTE_SECONDS", 12 * 3600)
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE

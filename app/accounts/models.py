@@ -97,14 +97,21 @@ class SessionEnd(enum.StrEnum):
     LOGOUT = "logout"
     PASSWORD = "password"  # noqa: S105 - why a session ended, not a secret
     DEACTIVATED = "deactivated"
+    #: Nothing was asked in it for longer than ``SESSION_IDLE_SECONDS``.
+    IDLE = "idle"
+    #: Older than ``SESSION_ABSOLUTE_SECONDS``, however busy.
+    EXPIRED = "expired"
+    #: Its user logged out "everywhere".
+    EVERYWHERE = "everywhere"
 
 
 class UserSession(Base):
     """One login session: the cookie carries its token, the server keeps its SHA-256.
 
-    A session is live while ``ended_at`` is empty; logging out ends it, a new password ends
-    the user's other sessions, a deactivation ends them all. Ended rows are kept (when and
-    why a session ended) until a retention job removes them.
+    A session is live while ``ended_at`` is empty, it was used within the idle time-out and
+    it is younger than the absolute one; logging out ends it, "log out everywhere" and a new
+    password end all the user's sessions, a deactivation ends them all. Ended rows are kept
+    (when and why a session ended) until a retention job removes them.
     """
 
     __tablename__ = "user_sessions"
@@ -113,6 +120,8 @@ class UserSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When a request last used it, to the minute (written at most once a minute).
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     end_reason: Mapped[SessionEnd | None] = mapped_column(enum_type(SessionEnd, "end_reason"))
 

@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import case, delete, func, literal, select, update
@@ -144,27 +144,64 @@ def start_session(session: Session, user: User) -> None:
     """Open a server-side session for ``user``; ``login_user`` then puts its token in the
     cookie (through ``User.get_id``)."""
     raw = new_session_token()
+    now = utcnow()
     session.add(
-        UserSession(user_id=user.id, token_hash=hash_session_token(raw), created_at=utcnow())
+        UserSession(
+            user_id=user.id, token_hash=hash_session_token(raw), created_at=now, last_seen_at=now
+        )
     )
     user._session_token = raw
     session.flush()
 
 
-def load_session_user(session: Session, raw: str) -> User | None:
-    """The active user whose live session has this token, or None."""
-    user = session.scalar(
-        select(User)
+#: ``last_seen_at`` is written at most this often per session: a request a minute is enough
+#: to tell an idle session, and most requests then write nothing.
+SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+def load_session_user(session: Session, raw: str, *, now: datetime | None = None) -> User | None:
+    """The active user whose live session has this token, or None.
+
+    A session past its idle or absolute time-out (``SESSION_IDLE_SECONDS``,
+    ``SESSION_ABSOLUTE_SECONDS``) is ended here and its user is anonymous again."""
+    row = session.execute(
+        select(User, UserSession.id, UserSession.created_at, UserSession.last_seen_at)
         .join(UserSession, UserSession.user_id == User.id)
         .where(
             UserSession.token_hash == hash_session_token(raw),
             UserSession.ended_at.is_(None),
             User.active.is_(True),
         )
-    )
-    if user is not None:
-        user._session_token = raw
+    ).first()
+    if row is None:
+        return None
+    user, session_id, created_at, last_seen_at = row
+    now = now or utcnow()
+    config = current_app.config
+    ended = None
+    if now - created_at >= timedelta(seconds=config["SESSION_ABSOLUTE_SECONDS"]):
+        ended = SessionEnd.EXPIRED
+    elif now - last_seen_at >= timedelta(seconds=config["SESSION_IDLE_SECONDS"]):
+        ended = SessionEnd.IDLE
+    if ended is not None:
+        _write_session(session, session_id, ended_at=now, end_reason=ended)
+        return None
+    if now - last_seen_at >= SEEN_RESOLUTION:
+        _write_session(session, session_id, last_seen_at=now)
+    user._session_token = raw
     return user
+
+
+def _write_session(session: Session, session_id: int, **values) -> None:
+    """Write to the session's row in a transaction of its own, committed at once: the user is
+    loaded before the view runs, and whatever the view then does (a GET commits nothing, a
+    refused form rolls back) must not undo that the session was used, or that it ended."""
+    with session.get_bind().begin() as connection:
+        connection.execute(
+            update(UserSession)
+            .where(UserSession.id == session_id, UserSession.ended_at.is_(None))
+            .values(**values)
+        )
 
 
 def end_sessions(
@@ -182,6 +219,12 @@ def end_sessions(
 def record_logout(session: Session, user: User) -> None:
     end_sessions(session, user, SessionEnd.LOGOUT, only_current=True)
     record(session, "auth.logout", actor=user, obj=user)
+
+
+def logout_everywhere(session: Session, user: User) -> None:
+    """End every live session of the user, this one included (a lost phone, a shared PC)."""
+    end_sessions(session, user, SessionEnd.EVERYWHERE)
+    record(session, "auth.logout_everywhere", actor=user, obj=user)
 
 
 # Passwords ---------------------------------------------------------------------------------

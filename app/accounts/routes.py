@@ -28,6 +28,7 @@ from app.accounts.forms import (
 )
 from app.accounts.models import Role, User
 from app.accounts.permissions import can_manage_users
+from app.core.confirm import ask_first
 from app.core.pagination import paginate
 from app.core.permissions import is_logged_in, require
 from app.core.refusals import commit_or_refuse
@@ -88,13 +89,39 @@ def login():
 def logout():
     with commit_or_refuse():
         operations.record_logout(db.session, current_user)
+    _end_browser_session()
+    flash(_("You have logged out."), "success")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.post("/logout/everywhere")
+@require(is_logged_in)
+def logout_everywhere():
+    """End every session of the account, on every device (this one too), after asking."""
+    if page := ask_first(
+        title=_("Log out everywhere"),
+        consequence=_(
+            "Every browser and device where your account is signed in, this one included, is "
+            "logged out at once. You can log in again with your password."
+        ),
+        confirm_label=_("Log out everywhere"),
+        cancel_url=url_for("core.home"),
+    ):
+        return page
+    with commit_or_refuse():
+        operations.logout_everywhere(db.session, current_user)
+    _end_browser_session()
+    flash(_("Every session of your account has ended."), "success")
+    return redirect(url_for("accounts.login"))
+
+
+def _end_browser_session() -> None:
+    """Forget the login in this browser, keeping only the chosen language."""
     logout_user()
     lang = session.get("lang")
     session.clear()
     if lang:
         session["lang"] = lang
-    flash(_("You have logged out."), "success")
-    return redirect(url_for("accounts.login"))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

@@ -11,6 +11,7 @@ from app.core.i18n import lazy_gettext as _l
 AUDIT_LABELS = {
     "auth.login": _l("Logged in"),
     "auth.logout": _l("Logged out"),
+    "auth.logout_everywhere": _l("Logged out everywhere"),
     "auth.login_failed": _l("Failed login"),
     "auth.login_throttled": _l("Login refused: too many failures"),
     "auth.password_changed": _l("Password changed"),
