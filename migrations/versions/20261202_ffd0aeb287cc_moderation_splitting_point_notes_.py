@@ -3,7 +3,7 @@ point; redactions (ranges of an observation's body_text the public reads as [omi
 items hidden from publication, each with who, when, why, lifted rather than deleted
 
 Revision ID: ffd0aeb287cc
-Revises: 713536197c7b
+Revises: 5e7a0c1d2b3f
 Create Date: 2026-12-02 01:36:40.795154
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "ffd0aeb287cc"
-down_revision = "713536197c7b"
+down_revision = "5e7a0c1d2b3f"
 branch_labels = None
 depends_on = None
 
