@@ -53,7 +53,7 @@ def test_search_open_and_triage(page, db, queue_round):
     page.get_by_role("button", name="Salva le etichette", exact=True).click()
     assert "Ciclabilità" in page.locator(".current-tags").inner_text()
     page.get_by_label("Nota interna (solo personale)").fill("Sentire l'ufficio mobilità")
-    page.get_by_role("button", name="Aggiungi la nota").click()
+    page.get_by_role("button", name="Aggiungi la nota", exact=True).click()
     assert "Sentire l'ufficio mobilità" in page.locator(".internal-note").inner_text()
     assert_accessible(page)
 
@@ -73,7 +73,7 @@ def test_search_open_and_triage(page, db, queue_round):
     page.goto(f"/moderation/rounds/{queue_round.id}/queue?q=verde")
     page.locator("table.queue tbody tr").first.get_by_role("link").click()
     page.get_by_role("button", name="Ammetti").click()
-    page.locator("label.form-check-label", has_text="Remo Redattore").click()
+    page.locator("section.point label.form-check-label", has_text="Remo Redattore").click()
     page.get_by_role("button", name="Salva l'assegnazione").click()
     assert "Remo Redattore" in page.locator(".point-assignees").inner_text()
     assert "assegnata" in page.locator(".triage-state").inner_text()
