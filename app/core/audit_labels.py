@@ -75,6 +75,7 @@ AUDIT_LABELS = {
     "round.conclude": _l("Round concluded"),
     "round.conclusion_overridden": _l("Round concluded with gaps (administrator's override)"),
     "decision.created": _l("Decision started"),
+    "decision.group_applied": _l("Decision given to a group of similar observations"),
     "decision.draft_saved": _l("Draft decision saved"),
     "decision.published": _l("Decision published"),
     "decision.revised": _l("Published decision changed (revision kept)"),

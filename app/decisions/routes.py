@@ -17,6 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
@@ -29,7 +30,7 @@ from app.core.refusals import commit_or_refuse, show_refusal
 from app.core.security import public
 from app.core.templating import add_nav_item
 from app.decisions import coverage as coverage_
-from app.decisions import links, operations, queries
+from app.decisions import groups, links, operations, queries
 from app.decisions.forms import DecisionForm, PublishForm, SettingsForm, TemplateForm, TraceForm
 from app.decisions.models import OUTCOME_LABELS, STATE_LABELS, AnswerTemplate, Conflict
 from app.decisions.permissions import (
@@ -168,6 +169,7 @@ def _point_page(point: Point, form: DecisionForm, status: int = 200, current=Non
         if decision
         else None,
         may_decide=can_decide_point(current_user, point),
+        group_plan=groups.plan_group(db.session, point, actor=current_user),
     ), status
 
 
@@ -233,6 +235,42 @@ def publish(point: Point):
         operations.publish(db.session, point, actor=current_user, seen_lock=form.lock_version.data)
     if attempt.done:
         flash(_("Decision published: the author is told by e-mail."), "success")
+    return redirect(url_for("decisions.point", point_id=point.id))
+
+
+@bp.post("/points/<int:point_id>/group")
+@require(is_editor, load=queries.POINT, visible=can_read_point_decision, allowed=can_decide_point)
+def apply_to_group(point: Point):
+    """Give this point's decision to the other members of its confirmed group, after asking
+    (the page lists who takes it and who is set aside, and why)."""
+    plan = groups.plan_group(db.session, point, actor=current_user)
+    if plan is None:
+        abort(404)
+    if page := ask_first(
+        title=_("Give this decision to the group?"),
+        consequence=ngettext(
+            "%(num)d other observation of the group gets the same outcome, reasoning and "
+            "links, as its own decision (published if this one is, with its e-mail).",
+            "%(num)d other observations of the group get the same outcome, reasoning and "
+            "links, each as its own decision (published if this one is, with their e-mails).",
+            len(plan.targets),
+        ),
+        confirm_label=_("Give it to the group"),
+        cancel_url=url_for("decisions.point", point_id=point.id),
+        details=Markup(render_template("decisions/_group_plan.html", plan=plan)),  # noqa: S704
+    ):
+        return page
+    with commit_or_refuse() as attempt:
+        plan = groups.apply_to_group(db.session, point, actor=current_user)
+    if attempt.done:
+        flash(
+            ngettext(
+                "The decision was given to %(num)d other observation of the group.",
+                "The decision was given to %(num)d other observations of the group.",
+                len(plan.targets),
+            ),
+            "success",
+        )
     return redirect(url_for("decisions.point", point_id=point.id))
 
 
