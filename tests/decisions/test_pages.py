@@ -568,5 +568,9 @@ def test_a_not_admissible_observation_says_why(db, client, setting):
         reason="Riguarda un altro piano",
     )
     db.session.commit()
-    page = client.get(f"/decisions/trace/{s.observations[0].id}").get_data(as_text=True)
+    path = f"/decisions/trace/{s.observations[0].id}"
+    # not published, so not there for the public; its author reads why
+    assert client.get(path).status_code == 404
+    login(client, s.author)
+    page = client.get(path).get_data(as_text=True)
     assert "trace-not-admissible" in page and "Riguarda un altro piano" in page

@@ -14,7 +14,6 @@ from app.extensions import db
 from app.observations.models import Observation, ObservationState
 from app.plans import operations as plans
 from app.plans.models import Audience
-from app.rounds import operations as rounds
 from tests.core.test_migrations import empty_database, migration_app  # noqa: F401 - fixtures
 from tests.fixtures.plans import SMALL_TEXT, specs_from
 
@@ -50,24 +49,27 @@ def _observations_before_moderation(app):
     )
     version.freeze()
     now = utcnow()
-    round_ = rounds.create_round(
-        session,
-        version=version,
-        title="C",
-        instructions="",
-        opens_at=now - timedelta(days=1),
-        closes_at=now + timedelta(days=1),
-        protocol_prefix="M",
-        accept_late=False,
-        citizens_eligible=False,
-        reminder_days=0,
-        groups=(),
-        zones=(),
-        kinds=(),
-        actor=None,
-    )
+    # The round as that schema had it (the model has columns added since, such as the
+    # response version): written with the columns of the time.
+    session.flush()
+    round_id = session.execute(
+        text(
+            "INSERT INTO rounds (plan_version_id, title, instructions, opens_at, closes_at, "
+            "state, accept_late, publish_after_close, citizens_eligible, protocol_prefix, "
+            "reminder_days, created_at) VALUES (:version, 'C', '', :opens, :closes, 'open', "
+            ":no, :yes, :no, 'M', 0, :now) RETURNING id"
+        ),
+        {
+            "version": version.id,
+            "opens": now - timedelta(days=1),
+            "closes": now + timedelta(days=1),
+            "now": now,
+            "no": False,
+            "yes": True,
+        },
+    ).scalar_one()
     registered = Observation(
-        round=round_,
+        round_id=round_id,
         author=user,
         title="Vecchia",
         body_html="<p>Ciclabile</p>",
@@ -77,10 +79,12 @@ def _observations_before_moderation(app):
         protocol_code="M-0001",
         submitted_at=now,
     )
-    draft = Observation(round=round_, author=user, title="Bozza")
+    draft = Observation(round_id=round_id, author=user, title="Bozza")
     session.add_all([registered, draft])
+    session.flush()
+    ids = registered.id, draft.id  # read before the commit expires them (no reload)
     session.commit()
-    return registered.id, draft.id
+    return ids
 
 
 def test_observations_registered_before_get_their_triage(migration_app):  # noqa: F811

@@ -268,7 +268,9 @@ def test_queries_per_page_do_not_grow_with_the_plan(db, logged_in, make_version,
     small = _queries_per_page(db, client, make_version, make_successor, 6)
     large = _queries_per_page(db, client, make_version, make_successor, 60)
     assert small == large
-    assert max(small.values()) <= 12, small
+    # the comparison page is the largest: the trees, the lineage, the stored changes and their
+    # spans, and the one query of each registered annotator (decisions: "why it changed")
+    assert max(small.values()) <= 13, small
 
 
 def test_a_section_page_reads_the_text_of_its_own_section_only(db, client, make_version):
