@@ -93,7 +93,14 @@ class FreshContextClient(FlaskClient):
 def app(database_url):
     import flask_migrate
 
-    application = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url)
+    options = dict(TestConfig.SQLALCHEMY_ENGINE_OPTIONS)
+    if database_url.startswith("postgresql"):
+        # A test database is thrown away: commits need not wait for the disk (the suite's
+        # thousands of commits and TRUNCATEs). Production keeps PostgreSQL's durable default.
+        options["connect_args"] = {"options": "-c synchronous_commit=off"}
+    application = create_app(
+        TestConfig, SQLALCHEMY_DATABASE_URI=database_url, SQLALCHEMY_ENGINE_OPTIONS=options
+    )
     application.test_client_class = FreshContextClient
     with application.app_context():
         flask_migrate.upgrade()

@@ -13,6 +13,16 @@ from tests.fixtures.axe import assert_accessible
 
 pytestmark = pytest.mark.browser
 
+
+@pytest.fixture(autouse=True)
+def _on_postgresql(request):
+    """The crawl (about four minutes) runs on PostgreSQL, the production database, and not
+    again on SQLite: layout, reflow and axe do not depend on the database, and the other
+    browser tests and every page's own tests run on both."""
+    if request.config.getoption("--db") != "postgresql":
+        pytest.skip("the crawl runs on PostgreSQL (make test runs both)")
+
+
 #: Pages per role: enough to reach every kind of page of the demo, bounded for two cores.
 MAX_PAGES = 45
 #: Links a crawl must not follow: they change state, download, or leave the page's kind.
