@@ -21,7 +21,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from app.core.confirm import ask_first
+from app.core.confirm import ask_first, is_confirmed
 from app.core.i18n import lazy_gettext as _l
 from app.core.pagination import paginate
 from app.core.permissions import anyone, is_editor, is_staff, require
@@ -242,24 +242,25 @@ def publish(point: Point):
 @require(is_editor, load=queries.POINT, visible=can_read_point_decision, allowed=can_decide_point)
 def apply_to_group(point: Point):
     """Give this point's decision to the other members of its confirmed group, after asking
-    (the page lists who takes it and who is set aside, and why)."""
-    plan = groups.plan_group(db.session, point, actor=current_user)
-    if plan is None:
-        abort(404)
-    if page := ask_first(
-        title=_("Give this decision to the group?"),
-        consequence=ngettext(
-            "%(num)d other observation of the group gets the same outcome, reasoning and "
-            "links, as its own decision (published if this one is, with its e-mail).",
-            "%(num)d other observations of the group get the same outcome, reasoning and "
-            "links, each as its own decision (published if this one is, with their e-mails).",
-            len(plan.targets),
-        ),
-        confirm_label=_("Give it to the group"),
-        cancel_url=url_for("decisions.point", point_id=point.id),
-        details=Markup(render_template("decisions/_group_plan.html", plan=plan)),  # noqa: S704
-    ):
-        return page
+    (the page lists who takes it and who is set aside, and why). Once confirmed, the group is
+    planned only inside ``apply_to_group``, in the transaction that carries it out."""
+    if not is_confirmed():
+        plan = groups.plan_group(db.session, point, actor=current_user)
+        if plan is None:
+            abort(404)
+        return ask_first(
+            title=_("Give this decision to the group?"),
+            consequence=ngettext(
+                "%(num)d other observation of the group gets the same outcome, reasoning and "
+                "links, as its own decision (published if this one is, with its e-mail).",
+                "%(num)d other observations of the group get the same outcome, reasoning and "
+                "links, each as its own decision (published if this one is, with their e-mails).",
+                len(plan.targets),
+            ),
+            confirm_label=_("Give it to the group"),
+            cancel_url=url_for("decisions.point", point_id=point.id),
+            details=Markup(render_template("decisions/_group_plan.html", plan=plan)),  # noqa: S704
+        )
     with commit_or_refuse() as attempt:
         plan = groups.apply_to_group(db.session, point, actor=current_user)
     if attempt.done:

@@ -158,3 +158,24 @@ def test_through_the_pages_it_asks_first_and_lists_who_is_set_aside(db, client, 
     db.session.expire_all()
     assert _decision(db, s.points[1]).reasoning == REASONING
     assert _decision(db, s.points[4]).reasoning == REASONING
+
+
+def test_who_may_give_it_through_the_route(db, client, grouped):
+    """Anonymous users are sent to log in; the author, a moderator and an editor not assigned
+    to the point are refused; none of them changes anything. The assigned editor is tested
+    above."""
+    s, _group = grouped
+    _decide(db, s, s.points[0], publish=False)
+    path = f"/decisions/points/{s.points[0].id}/group"
+    token = csrf_token(client, "/login")
+    anonymous = client.post(path, data={"csrf_token": token, "confirmed": "1"})
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+    for user in (s.author, s.moderator, s.other_editor):
+        login(client, user)
+        token = csrf_token(client, "/")
+        answer = client.post(path, data={"csrf_token": token, "confirmed": "1"})
+        assert answer.status_code in (403, 404), user
+        client.post("/logout", data={"csrf_token": token})
+    db.session.expire_all()
+    assert _decision(db, s.points[1]) is None
+    assert _decision(db, s.points[4]) is None
