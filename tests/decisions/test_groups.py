@@ -179,3 +179,30 @@ def test_who_may_give_it_through_the_route(db, client, grouped):
     db.session.expire_all()
     assert _decision(db, s.points[1]) is None
     assert _decision(db, s.points[4]) is None
+
+
+def test_a_confirmed_post_without_a_confirmed_group_is_refused_and_changes_nothing(
+    db, client, grouped
+):
+    """A forged or stale confirmation for a point whose group was dismissed meanwhile: the
+    editor reads why, and no member gets a decision."""
+    s, group = grouped
+    _decide(db, s, s.points[0], publish=False)
+    grouping.dismiss(db.session, group, actor=s.moderator, seen_lock=group.lock_version)
+    db.session.commit()
+    login(client, s.editor)
+    path = f"/decisions/points/{s.points[0].id}/"
+    token = csrf_token(client, path)
+    entries = db.session.scalar(select(func.count()).select_from(AuditEntry))
+
+    answer = client.post(
+        f"/decisions/points/{s.points[0].id}/group",
+        data={"csrf_token": token, "confirmed": "1"},
+        follow_redirects=True,
+    )
+
+    assert answer.status_code == 200
+    assert "Questa osservazione non è in un gruppo confermato." in answer.get_data(as_text=True)
+    db.session.expire_all()
+    assert _decision(db, s.points[1]) is None and _decision(db, s.points[4]) is None
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == entries
