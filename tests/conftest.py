@@ -11,10 +11,11 @@ import ipaddress
 import os
 import socket
 import uuid
+from contextlib import contextmanager
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import bindparam, create_engine, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
@@ -109,43 +110,57 @@ def app(database_url):
         _db.engine.dispose()
 
 
-def wipe(database) -> None:
-    """Empty every table (the audit trail too: raw SQL, below the ORM's append-only guard).
+@contextmanager
+def triggers_off(engine, tables: tuple[str, ...]):
+    """A connection in a transaction on which the triggers of ``tables`` do not fire: raw SQL
+    below the database's own guards, for setting up a test or emptying the tables.
 
-    PostgreSQL's TRUNCATE fires no row triggers, and the audit trail's TRUNCATE trigger is off
-    for this transaction (``session_replication_role = replica``, the test user is a superuser).
-    On SQLite the parents go first, with foreign keys checked at commit, so that a row trigger
-    looking up its parent (the status of a plan version, which refuses changes to a frozen text)
-    finds nothing and lets the row go; the audit trail's triggers, which refuse every delete,
-    are dropped for the deletes and created again.
-    """
-    tables = [table.name for table in database.metadata.sorted_tables]
-    if database.engine.dialect.name == "postgresql":
-        with database.engine.begin() as connection:
-            quoted = ", ".join(f'"{name}"' for name in tables)
-            connection.execute(text("SET LOCAL session_replication_role = replica"))
-            connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
-        return
-    with database.engine.connect() as connection:
+    PostgreSQL: ``session_replication_role = replica`` for the transaction (the test user is a
+    superuser), which turns every ordinary trigger off. SQLite: the tables' triggers are dropped
+    and created again afterwards, whatever happened (DDL commits at once in Python's sqlite3,
+    so they go first, in their own transaction)."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            with connection.begin():
+                connection.execute(text("SET LOCAL session_replication_role = replica"))
+                yield connection
+            return
         triggers = connection.execute(
-            text(
-                "SELECT name, sql FROM sqlite_master "
-                "WHERE type = 'trigger' AND tbl_name = 'audit_entries'"
-            )
+            text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN :t")
+            .bindparams(bindparam("t", expanding=True)),
+            {"t": list(tables)},
         ).all()
         connection.commit()
-        try:  # (DDL commits at once in Python's sqlite3, so the triggers go first)
+        try:
             for name, _ in triggers:
                 connection.execute(text(f'DROP TRIGGER "{name}"'))
-            connection.execute(text("PRAGMA defer_foreign_keys = ON"))
-            for name in tables:
-                connection.execute(text(f'DELETE FROM "{name}"'))  # noqa: S608 - our table names
+            yield connection
             connection.commit()
         finally:
             connection.rollback()
             for _, sql in triggers:
                 connection.execute(text(sql))
             connection.commit()
+
+
+def wipe(database) -> None:
+    """Empty every table (the audit trail too: raw SQL, below the ORM's append-only guard).
+
+    PostgreSQL's TRUNCATE fires no row triggers, and the audit trail's TRUNCATE trigger is off
+    for this transaction. On SQLite the parents go first, with foreign keys checked at commit,
+    so that a row trigger looking up its parent (the status of a plan version, which refuses
+    changes to a frozen text) finds nothing and lets the row go; the triggers that refuse every
+    delete (the audit trail's, the stored text changes') are off for the deletes.
+    """
+    tables = [table.name for table in database.metadata.sorted_tables]
+    with triggers_off(database.engine, ("audit_entries", "text_changes")) as connection:
+        if database.engine.dialect.name == "postgresql":
+            quoted = ", ".join(f'"{name}"' for name in tables)
+            connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+            return
+        connection.execute(text("PRAGMA defer_foreign_keys = ON"))
+        for name in tables:
+            connection.execute(text(f'DELETE FROM "{name}"'))  # noqa: S608 - our table names
 
 
 @pytest.fixture(autouse=True)
