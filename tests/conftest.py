@@ -126,8 +126,9 @@ def triggers_off(engine, tables: tuple[str, ...]):
                 yield connection
             return
         triggers = connection.execute(
-            text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN :t")
-            .bindparams(bindparam("t", expanding=True)),
+            text(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN :t"
+            ).bindparams(bindparam("t", expanding=True)),
             {"t": list(tables)},
         ).all()
         connection.commit()
