@@ -439,18 +439,25 @@ def trace_changes(session: Session, observation) -> dict[int, list[TracedChange]
     """Per point of ``observation``: the changes its published decision links to, before and
     after, the inserted and deleted words marked, and where they are in the response version
     (a fixed number of queries, whatever the number of points and changes)."""
+    return trace_changes_many(session, observation.round, [observation])
+
+
+def trace_changes_many(session: Session, round_, observations) -> dict[int, list[TracedChange]]:
+    """:func:`trace_changes` for several observations of ``round_`` at once (the report's
+    page), in the same fixed number of queries."""
     from flask import url_for
 
     from app.observations.models import ObservationState
 
-    if observation.state is ObservationState.WITHDRAWN:
+    ids = [o.id for o in observations if o.state is not ObservationState.WITHDRAWN]
+    if not ids:
         return {}
     links = session.execute(
         select(Point.id, DecisionLink)
         .join(Decision, Decision.point_id == Point.id)
         .join(DecisionLink, DecisionLink.decision_id == Decision.id)
         .where(
-            Point.observation_id == observation.id,
+            Point.observation_id.in_(ids),
             Decision.state == DecisionState.PUBLISHED,
             DecisionLink.change_id.is_not(None),
         )
@@ -479,7 +486,7 @@ def trace_changes(session: Session, observation) -> dict[int, list[TracedChange]
         .order_by(TextChangeSpan.ordinal)
     ):
         spans[span.change_id].append(span)
-    version = observation.round.response_version
+    version = round_.response_version
     result: dict[int, list[TracedChange]] = {}
     for point_id, link in links:
         change = changes[link.change_id]

@@ -32,6 +32,9 @@ PUBLIC_ENDPOINTS = {
     "observations.track",
     "decisions.trace",
     "decisions.trace_receipt",
+    "reports.by_observation",  # a draft for staff (others are asked to log in), then public
+    "reports.observation",
+    "reports.round_statistics",
     # After the close of a round that publishes them: its observations, redacted, for anyone
     # the plan is shown to (can_read_publication).
     "publication.published_round",

@@ -1,0 +1,149 @@
+"""The traceability report of a round: by observation (filtered, a page at a time, a permalink
+per observation) and its statistics. Staff read it as a draft, marked so on every page, until
+the round is concluded; then everyone the plan is shown to."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request, url_for
+from sqlalchemy import select
+
+from app.core.i18n import lazy_gettext as _l
+from app.core.pagination import paginate
+from app.core.permissions import anyone, require
+from app.core.security import public
+from app.decisions.models import OUTCOME_LABELS
+from app.extensions import db
+from app.moderation import dashboard
+from app.observations.forms import CHANNEL_LABELS
+from app.observations.models import Observation
+from app.plans.forms import POLICY_AREA_LABELS
+from app.plans.frozen import frozen_tree
+from app.reports import queries, statistics
+from app.reports.permissions import can_read_report, report_exists, report_is_draft
+from app.rounds.models import Round
+from app.rounds.queries import ROUND
+from app.stakeholders.labels import KIND_LABELS
+from app.stakeholders.models import OrganisationKind, Zone
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+PAGE_SIZE = 20
+
+
+@bp.record_once
+def _template_helpers(state) -> None:
+    state.app.jinja_env.globals.update(
+        report_is_draft=report_is_draft,
+        report_url=lambda round_: url_for("reports.by_observation", round_id=round_.id),
+    )
+
+
+def _sections(round_: Round) -> dict:
+    """The consulted version's sections by id (from the frozen text: no query once read)."""
+    tree = frozen_tree(db.session, round_.version)
+    return {node.section.id: node for node in tree.walk()}
+
+
+def _render(round_: Round, template: str, **context):
+    return render_template(
+        template,
+        round=round_,
+        draft=report_is_draft(round_),
+        outcome_labels=OUTCOME_LABELS,
+        **context,
+    )
+
+
+@bp.get("/rounds/<int:round_id>/")
+@public
+@require(anyone, load=ROUND, visible=report_exists, allowed=can_read_report)
+def by_observation(round_: Round):
+    flt = queries.ReportFilter.from_args(request.args)
+    page = paginate(queries.report_query(db.session, round_, flt), per_page=PAGE_SIZE)
+    sections = _sections(round_)
+    return _render(
+        round_,
+        "reports/by_observation.html",
+        flt=flt,
+        page=page,
+        items=queries.report_items(db.session, round_, list(page.items)),
+        sections=sections,
+        kinds=[(kind, KIND_LABELS[kind]) for kind in OrganisationKind],
+        zones=db.session.scalars(select(Zone).order_by(Zone.name).limit(100)).all(),
+        tags=queries.report_tags(db.session),
+        undecided=queries.UNDECIDED,
+        channel_labels=CHANNEL_LABELS,
+        kind_labels=KIND_LABELS,
+    )
+
+
+@bp.get("/rounds/<int:round_id>/observations/<int:number>")
+@public
+@require(anyone, load=ROUND, visible=report_exists, allowed=can_read_report)
+def observation(round_: Round, number: int):
+    """The permalink of one observation in the report, by its protocol number."""
+    if number > 10**9:
+        abort(404)
+    found = db.session.scalar(
+        queries.registered(round_).where(Observation.protocol_number == number)
+    )
+    if found is None:
+        abort(404)
+    return _render(
+        round_,
+        "reports/observation.html",
+        item=queries.report_items(db.session, round_, [found])[0],
+        sections=_sections(round_),
+        channel_labels=CHANNEL_LABELS,
+        kind_labels=KIND_LABELS,
+    )
+
+
+#: What a row without a value stands for, per dimension.
+EMPTY = {
+    "kind": _l("Citizens"),
+    "group": _l("In no group"),
+    "zone": _l("No zone"),
+    "area": _l("No policy area"),
+    "channel": _l("Unknown"),
+}
+TITLES = {
+    "kind": _l("By kind of organisation"),
+    "group": _l("By group"),
+    "zone": _l("By zone"),
+    "area": _l("By policy area"),
+    "channel": _l("By channel"),
+}
+
+
+def _label(dimension: str, key) -> str:
+    if key is None:
+        return str(EMPTY[dimension])
+    labels = {"kind": KIND_LABELS, "area": POLICY_AREA_LABELS, "channel": CHANNEL_LABELS}
+    return str(labels[dimension][key]) if dimension in labels else key
+
+
+@bp.get("/rounds/<int:round_id>/statistics")
+@public
+@require(anyone, load=ROUND, visible=report_exists, allowed=can_read_report)
+def round_statistics(round_: Round):
+    figures = statistics.round_statistics(db.session, round_)
+    tables = [
+        (table, [(_label(table.dimension, row.key), row) for row in table.rows])
+        for table in figures.tables
+    ]
+    charts = {
+        table.dimension: dashboard.bars([(str(label), row.observations) for label, row in rows])
+        for table, rows in tables
+    }
+    return _render(
+        round_,
+        "reports/statistics.html",
+        figures=figures,
+        tables=tables,
+        charts=charts,
+        titles=TITLES,
+        outcomes=statistics.OUTCOMES,
+        chart_width=dashboard.WIDTH,
+        label_width=dashboard.LABEL_WIDTH,
+    )
