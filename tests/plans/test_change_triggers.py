@@ -61,9 +61,8 @@ def test_a_frozen_versions_changes_are_fixed_but_may_be_marked_editorial(db, cha
     _refused(db, "UPDATE text_changes SET ended_at = created_at WHERE id = :c", c=change_id)
     for table in ("text_change_spans", "text_change_paragraphs"):
         _refused(db, f"DELETE FROM {table} WHERE change_id = :c", c=change_id)  # noqa: S608
-        _refused(
-            db, f"UPDATE {table} SET version_id = version_id WHERE change_id = :c", c=change_id
-        )  # noqa: S608,E501
+        update = f"UPDATE {table} SET version_id = version_id WHERE change_id = :c"  # noqa: S608
+        _refused(db, update, c=change_id)
     db.session.execute(
         text("UPDATE text_changes SET editorial = :t, editorial_note = 'Refuso.' WHERE id = :c"),
         {"t": True, "c": change_id},
