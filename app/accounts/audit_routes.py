@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import date
 
@@ -14,6 +12,7 @@ from sqlalchemy import select
 from app.accounts.models import User
 from app.core import audit_queries as queries
 from app.core.audit_labels import AUDIT_LABELS, audit_label
+from app.core.csvstream import csv_stream
 from app.core.permissions import is_admin, require
 from app.core.timezones import local_to_utc
 from app.extensions import db
@@ -100,46 +99,28 @@ CSV_COLUMNS = (
 )
 
 
-def _cell(value) -> str:
-    """A cell a spreadsheet shows as text, never runs as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @bp.get("/export.csv")
 @require(is_admin)
 def export():
     where, _args, _problems = _filters()
 
     def rows():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        yield "\ufeff"
-        writer.writerow(CSV_COLUMNS)
         for entry in queries.batches(db.session, where):
-            writer.writerow(
-                _cell(value)
-                for value in (
-                    entry.seq,
-                    entry.occurred_at.isoformat(),
-                    entry.actor_id,
-                    entry.actor.display_name if entry.actor else "",
-                    entry.action,
-                    audit_label(entry.action),
-                    entry.object_type,
-                    entry.object_id,
-                    json.dumps(entry.details, sort_keys=True, ensure_ascii=False),
-                    entry.hash,
-                )
+            yield (
+                entry.seq,
+                entry.occurred_at.isoformat(),
+                entry.actor_id,
+                entry.actor.display_name if entry.actor else "",
+                entry.action,
+                audit_label(entry.action),
+                entry.object_type,
+                entry.object_id,
+                json.dumps(entry.details, sort_keys=True, ensure_ascii=False),
+                entry.hash,
             )
-            if buffer.tell() > 32_000:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
 
     return Response(
-        stream_with_context(rows()),
+        stream_with_context(csv_stream(CSV_COLUMNS, rows())),
         content_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="traccia-audit.csv"'},
     )

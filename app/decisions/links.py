@@ -418,6 +418,8 @@ class TracedChange:
     before: list | None
     after: list | None
     url: str | None
+    #: The stored change (its stable id: the exports name it).
+    change_id: int | None = None
 
 
 def _cut(text: str, ranges) -> list[Piece]:
@@ -525,6 +527,7 @@ def trace_changes_many(session: Session, round_, observations) -> dict[int, list
                 before=marked(old, "old"),
                 after=marked(new, "new"),
                 url=url,
+                change_id=change.id,
             )
         )
     return result

@@ -4,9 +4,11 @@ the round is concluded; then everyone the plan is shown to."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, request, stream_with_context, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from app.core.csvstream import csv_stream
 from app.core.i18n import lazy_gettext as _l
 from app.core.pagination import paginate
 from app.core.permissions import anyone, require
@@ -18,7 +20,7 @@ from app.observations.forms import CHANNEL_LABELS
 from app.observations.models import Observation
 from app.plans.forms import POLICY_AREA_LABELS
 from app.plans.frozen import frozen_tree
-from app.reports import queries, statistics
+from app.reports import exports, queries, statistics
 from app.reports.permissions import can_read_report, report_exists, report_is_draft
 from app.rounds.models import Round
 from app.rounds.queries import ROUND
@@ -146,4 +148,34 @@ def round_statistics(round_: Round):
         outcomes=statistics.OUTCOMES,
         chart_width=dashboard.WIDTH,
         label_width=dashboard.LABEL_WIDTH,
+    )
+
+
+#: What each export format is sent as.
+FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/jsonl; charset=utf-8"}
+
+
+@bp.get("/rounds/<int:round_id>/export.<any(csv, jsonl):fmt>")
+@public
+@require(anyone, load=ROUND, visible=report_exists, allowed=can_read_report)
+def export(round_: Round, fmt: str):
+    """The report as data, streamed (see ``reports.exports``); a draft's file says so in its
+    name and in every row."""
+    draft = report_is_draft(round_)
+    round_id = round_.id
+
+    def body():
+        with Session(db.engine) as session:  # its own, emptied chunk by chunk
+            if fmt == "csv":
+                yield from csv_stream(
+                    exports.COLUMNS, exports.csv_rows(session, round_id, draft=draft)
+                )
+            else:
+                yield from exports.jsonl(session, round_id, draft=draft)
+
+    name = exports.filename(round_, fmt, draft=draft)
+    return Response(
+        stream_with_context(body()),
+        content_type=FORMATS[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

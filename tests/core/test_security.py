@@ -35,6 +35,7 @@ PUBLIC_ENDPOINTS = {
     "reports.by_observation",  # a draft for staff (others are asked to log in), then public
     "reports.observation",
     "reports.round_statistics",
+    "reports.export",
     # After the close of a round that publishes them: its observations, redacted, for anyone
     # the plan is shown to (can_read_publication).
     "publication.published_round",

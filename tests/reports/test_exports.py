@@ -1,0 +1,89 @@
+"""The report as CSV and JSON Lines: parsed back with the standard readers, one row per point
+(one per observation found not admissible), no personal data beyond what may be published,
+marked as a draft until the round is concluded, streamed chunk by chunk."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from app.decisions.models import Outcome
+from app.reports import exports
+from app.rounds.models import RoundState
+from tests.fixtures.factories import login
+from tests.reports.conftest import decide
+
+REASONING = "Non compatibile col bilancio triennale."
+
+
+def _get(client, scene, fmt):
+    return client.get(f"/reports/rounds/{scene.round.id}/export.{fmt}")
+
+
+def test_csv_parses_back_with_a_row_per_point(db, client, scene):
+    decide(scene.points[0], Outcome.NOT_ACCEPTED, REASONING, scene.editor)
+    login(client, scene.moderator)
+    answer = _get(client, scene, "csv")
+    assert answer.status_code == 200
+    assert "bozza.csv" in answer.headers["Content-Disposition"]
+    body = answer.get_data()
+    assert body.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    assert [r["protocol"] for r in rows] == [o.protocol_code for o in scene.observations]
+    first, second, refused, undecided = rows
+    assert (first["point"], first["outcome"], first["reasoning"]) == (
+        scene.points[0].label,
+        "not_accepted",
+        REASONING,
+    )
+    assert first["organisation"] == "Comune di Rho" and first["zone"] == "Nord Ovest"
+    assert first["groups"] == "Tavolo metropolitano" and first["section_number"]
+    assert second["organisation_kind"] == "universita" and second["outcome"] == ""
+    assert (refused["admissible"], refused["not_admissible_reason"]) == (
+        "no",
+        "Non riguarda il piano.",
+    )
+    assert refused["point"] == "" and undecided["outcome"] == ""
+    assert {r["draft"] for r in rows} == {"yes"}
+    text = body.decode("utf-8-sig")
+    assert scene.referent.display_name not in text and scene.referent.email not in text
+    assert "piste ciclabili" not in text  # the round does not publish its observations
+
+
+def test_json_lines_parse_back_and_once_concluded_are_no_draft(db, client, scene):
+    decide(scene.points[1], Outcome.NOT_RELEVANT, "Fuori tema.", scene.editor)
+    scene.round.state = RoundState.CONCLUDED
+    db.session.commit()
+    answer = _get(client, scene, "jsonl")  # public now
+    assert answer.status_code == 200
+    assert "bozza" not in answer.headers["Content-Disposition"]
+    records = [json.loads(line) for line in answer.get_data(as_text=True).splitlines()]
+    assert len(records) == 4 and set(records[0]) == set(exports.COLUMNS)
+    assert records[1]["outcome"] == "not_relevant" and records[1]["changes"] == []
+    assert records[0]["groups"] == ["Tavolo metropolitano"]
+    assert all(r["draft"] is False for r in records)
+
+
+def test_who_may_download_a_draft(db, app, client, scene):
+    for fmt in ("csv", "jsonl"):
+        anonymous = _get(client, scene, fmt)
+        assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+    login(client, scene.referent)
+    assert _get(client, scene, "csv").status_code == 403
+    assert client.get(f"/reports/rounds/{scene.round.id}/export.xlsx").status_code == 404
+
+
+def test_chunk_by_chunk_the_rows_are_all_there_once(
+    db, client, scene, monkeypatch, make_observation
+):
+    for i in range(5):
+        make_observation(scene.round, scene.referent, body_html=f"<p>Altra {i}</p>")
+    monkeypatch.setattr(exports, "CHUNK", 2)
+    login(client, scene.moderator)
+    rows = list(
+        csv.DictReader(io.StringIO(_get(client, scene, "csv").get_data().decode("utf-8-sig")))
+    )
+    protocols = [r["protocol"] for r in rows]
+    assert len(protocols) == 9 and len(set(protocols)) == 9
+    assert protocols == sorted(protocols)
