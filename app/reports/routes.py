@@ -37,7 +37,25 @@ def _template_helpers(state) -> None:
     state.app.jinja_env.globals.update(
         report_is_draft=report_is_draft,
         report_url=lambda round_: url_for("reports.by_observation", round_id=round_.id),
+        plan_reports=plan_reports,
     )
+
+
+def plan_reports(plan) -> list[Round]:
+    """The plan's rounds whose report the user may read, newest first (for the plan's page:
+    one query)."""
+    from flask_login import current_user
+
+    from app.plans.models import PlanVersion
+
+    rounds = db.session.scalars(
+        select(Round)
+        .join(PlanVersion, PlanVersion.id == Round.plan_version_id)
+        .where(PlanVersion.plan_id == plan.id)
+        .order_by(Round.opens_at.desc(), Round.id.desc())
+        .limit(100)
+    ).all()
+    return [r for r in rounds if can_read_report(current_user, r)]
 
 
 def _sections(round_: Round) -> dict:

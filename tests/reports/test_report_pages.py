@@ -134,3 +134,16 @@ def test_pages_cost_the_same_statements_whatever_the_round(db, client, scene, ma
         make_observation(scene.round, scene.referent, body_html=f"<p>Altro {i}</p>")
     after = counts()
     assert after == before, (before, after)
+
+
+def test_the_plan_page_lists_the_reports_each_reader_may_open(db, app, client, scene):
+    path = f"/plans/{scene.round.version.plan.slug}/"
+    report = f"/reports/rounds/{scene.round.id}/"
+    assert report not in client.get(path).get_data(as_text=True)  # a draft: not for the public
+    staff = app.test_client()
+    login(staff, scene.moderator)
+    page = staff.get(path).get_data(as_text=True)
+    assert report in page and "rapporto in bozza" in page
+    _conclude(db, scene.round)
+    page = client.get(path).get_data(as_text=True)
+    assert report in page and f"/reports/rounds/{scene.round.id}/export.csv" in page
