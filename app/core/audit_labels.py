@@ -74,6 +74,7 @@ AUDIT_LABELS = {
     "round.start_review": _l("Review started"),
     "round.conclude": _l("Round concluded"),
     "round.conclusion_overridden": _l("Round concluded with gaps (administrator's override)"),
+    "round.authors_told": _l("Authors told where their observations went (round concluded)"),
     "decision.created": _l("Decision started"),
     "decision.group_applied": _l("Decision given to a group of similar observations"),
     "decision.draft_saved": _l("Draft decision saved"),

@@ -20,9 +20,10 @@ from app.observations.forms import CHANNEL_LABELS
 from app.observations.models import Observation
 from app.plans.forms import POLICY_AREA_LABELS
 from app.plans.frozen import frozen_tree
-from app.reports import exports, queries, statistics
+from app.reports import exports, publication, queries, statistics
 from app.reports.permissions import can_read_report, report_exists, report_is_draft
 from app.rounds.models import Round
+from app.rounds.operations import register_conclusion_hook
 from app.rounds.queries import ROUND
 from app.stakeholders.labels import KIND_LABELS
 from app.stakeholders.models import OrganisationKind, Zone
@@ -34,6 +35,7 @@ PAGE_SIZE = 20
 
 @bp.record_once
 def _template_helpers(state) -> None:
+    register_conclusion_hook(publication.tell_authors)
     state.app.jinja_env.globals.update(
         report_is_draft=report_is_draft,
         report_url=lambda round_: url_for("reports.by_observation", round_id=round_.id),

@@ -189,11 +189,22 @@ CONCLUSION_CHECKS: list = []
 
 OVERRIDE_REASON_MAX = 2_000
 
+#: What happens once a round is concluded, in the same transaction: functions
+#: ``fn(session, round_, actor)`` that higher domains register (reports: tell the authors
+#: where their points went).
+CONCLUSION_HOOKS: list = []
+
 
 def register_conclusion_check(fn) -> None:
     """Add a check that concluding a round must pass (see :data:`CONCLUSION_CHECKS`)."""
     if fn not in CONCLUSION_CHECKS:
         CONCLUSION_CHECKS.append(fn)
+
+
+def register_conclusion_hook(fn) -> None:
+    """Run ``fn`` whenever a round is concluded (see :data:`CONCLUSION_HOOKS`)."""
+    if fn not in CONCLUSION_HOOKS:
+        CONCLUSION_HOOKS.append(fn)
 
 
 def conclusion_gaps(session: Session, round_: Round) -> list[str]:
@@ -239,6 +250,8 @@ def _conclude(
             gaps=len(gaps),
         )
     round_.conclude()
+    for hook in CONCLUSION_HOOKS:
+        hook(session, round_, actor)
 
 
 def change_state(

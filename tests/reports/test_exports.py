@@ -87,3 +87,31 @@ def test_chunk_by_chunk_the_rows_are_all_there_once(
     protocols = [r["protocol"] for r in rows]
     assert len(protocols) == 9 and len(set(protocols)) == 9
     assert protocols == sorted(protocols)
+
+
+def test_concluding_tells_every_author_once_with_their_trace_links(db, scene, make_user):
+    from sqlalchemy import select
+
+    from app.accounts.models import Role
+    from app.notifications.models import OutboxMessage
+    from app.rounds import operations as rounds
+
+    decide(scene.points[0], Outcome.NOT_ACCEPTED, REASONING, scene.editor)
+    admin = make_user(Role.ADMIN)
+    for action in ("close", "start_review"):
+        rounds.change_state(db.session, scene.round, action, actor=admin)
+    db.session.commit()
+    before = set(db.session.scalars(select(OutboxMessage.id)))
+
+    rounds.change_state(
+        db.session, scene.round, "conclude", actor=admin, override_reason="Termine di legge."
+    )
+    db.session.commit()
+
+    mails = [m for m in db.session.scalars(select(OutboxMessage)) if m.id not in before]
+    assert sorted(m.recipient for m in mails) == ["poli@example.org", "rho@example.org"]
+    rho = next(m for m in mails if m.recipient == "rho@example.org")
+    for observation in (scene.observations[0], scene.observations[2]):
+        assert observation.protocol_code in rho.body_text
+        assert f"/decisions/trace/{observation.id}" in rho.body_text
+    assert f"/reports/rounds/{scene.round.id}/" in rho.body_text
