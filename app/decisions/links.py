@@ -447,8 +447,6 @@ def trace_changes(session: Session, observation) -> dict[int, list[TracedChange]
 def trace_changes_many(session: Session, round_, observations) -> dict[int, list[TracedChange]]:
     """:func:`trace_changes` for several observations of ``round_`` at once (the report's
     page), in the same fixed number of queries."""
-    from flask import url_for
-
     from app.observations.models import ObservationState
 
     ids = [o.id for o in observations if o.state is not ObservationState.WITHDRAWN]
@@ -467,7 +465,25 @@ def trace_changes_many(session: Session, round_, observations) -> dict[int, list
     ).all()
     if not links:
         return {}
-    change_ids = {link.change_id for _p, link in links}
+    shown = shown_changes(
+        session, round_, [(point_id, link.change_id, link.span_id) for point_id, link in links]
+    )
+    result: dict[int, list[TracedChange]] = {}
+    for (point_id, _link), traced in zip(links, shown, strict=True):
+        result.setdefault(point_id, []).append(traced)
+    return result
+
+
+def shown_changes(session: Session, round_, wanted) -> list[TracedChange]:
+    """For each ``(key, change_id, span_id or None)`` of ``wanted``, in order: the stored change
+    of the round's response version before and after, the words of its spans (or of that one
+    span) marked, and a link to where it is in the response version. Three queries for any
+    number of changes."""
+    from flask import url_for
+
+    change_ids = {change_id for _key, change_id, _span in wanted}
+    if not change_ids:
+        return []
     changes = {
         c.id: c for c in session.scalars(select(TextChange).where(TextChange.id.in_(change_ids)))
     }
@@ -489,12 +505,12 @@ def trace_changes_many(session: Session, round_, observations) -> dict[int, list
     ):
         spans[span.change_id].append(span)
     version = round_.response_version
-    result: dict[int, list[TracedChange]] = {}
-    for point_id, link in links:
-        change = changes[link.change_id]
-        chosen = [s for s in spans[change.id] if link.span_id in (None, s.id)]
+    result: list[TracedChange] = []
+    for _key, change_id, span_id in wanted:
+        change = changes[change_id]
+        chosen = [s for s in spans[change.id] if span_id in (None, s.id)]
         old, new = sides[change.id][ChangeSide.OLD], sides[change.id][ChangeSide.NEW]
-        if link.span_id:
+        if span_id:
             old = [p for p in old if any(s.old_paragraph_id == p.id for s in chosen)]
             new = [p for p in new if any(s.new_paragraph_id == p.id for s in chosen)]
 
@@ -519,7 +535,7 @@ def trace_changes_many(session: Session, round_, observations) -> dict[int, list
                 number=version.number,
                 key=new[0].key,
             )
-        result.setdefault(point_id, []).append(
+        result.append(
             TracedChange(
                 description=str(
                     _l("Change %(id)d (%(kind)s)", id=change.id, kind=KIND_LABELS[change.kind])

@@ -112,6 +112,21 @@ def decisions_by_point(session: Session, point_ids) -> dict[int, Decision]:
     }
 
 
+def published_decisions(session: Session, point_ids) -> dict[int, Decision]:
+    """The published decisions of these points, by point (one query)."""
+    ids = list(point_ids)
+    if not ids:
+        return {}
+    return {
+        d.point_id: d
+        for d in session.scalars(
+            select(Decision).where(
+                Decision.point_id.in_(ids), Decision.state == DecisionState.PUBLISHED
+            )
+        )
+    }
+
+
 def decision_of(session: Session, point: Point) -> Decision | None:
     return session.scalar(select(Decision).where(Decision.point_id == point.id))
 
@@ -178,15 +193,7 @@ def trace(session: Session, observation: Observation) -> list[TracedPoint]:
     )
     if observation.state is ObservationState.WITHDRAWN:
         return [TracedPoint(p, None) for p in points]
-    published = {
-        d.point_id: d
-        for d in session.scalars(
-            select(Decision).where(
-                Decision.point_id.in_([p.id for p in points]),
-                Decision.state == DecisionState.PUBLISHED,
-            )
-        )
-    }
+    published = published_decisions(session, [p.id for p in points])
     return [TracedPoint(p, published.get(p.id)) for p in points]
 
 

@@ -17,8 +17,9 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from app.decisions.links import TracedChange, trace_changes_many
-from app.decisions.models import Decision, DecisionState, Outcome
+from app.decisions.models import Decision, DecisionState
 from app.decisions.operations import DECIDABLE
+from app.decisions.queries import Outcome, published_decisions
 from app.moderation import publication
 from app.moderation.models import ObservationTag, PointTag, Tag, Triage, TriageState
 from app.observations.models import Observation, ObservationState, Point, PointState
@@ -177,15 +178,7 @@ def report_items(session: Session, round_: Round, observations: list[Observation
         )
     )
     texts = publication.published_point_texts(session, points)
-    decisions = {
-        d.point_id: d
-        for d in session.scalars(
-            select(Decision).where(
-                Decision.point_id.in_([p.id for p in points]),
-                Decision.state == DecisionState.PUBLISHED,
-            )
-        )
-    }
+    decisions = published_decisions(session, [p.id for p in points])
     changes = trace_changes_many(session, round_, observations)
     by_observation: dict[int, list[ReportPoint]] = {i: [] for i in ids}
     for point in points:

@@ -20,7 +20,7 @@ from app.observations.forms import CHANNEL_LABELS
 from app.observations.models import Observation
 from app.plans.forms import POLICY_AREA_LABELS
 from app.plans.frozen import frozen_tree
-from app.reports import exports, publication, queries, statistics
+from app.reports import exports, publication, queries, sections, statistics
 from app.reports.permissions import can_read_report, report_exists, report_is_draft
 from app.rounds.models import Round
 from app.rounds.operations import register_conclusion_hook
@@ -118,6 +118,29 @@ def observation(round_: Round, number: int):
         sections=_sections(round_),
         channel_labels=CHANNEL_LABELS,
         kind_labels=KIND_LABELS,
+    )
+
+
+@bp.get("/rounds/<int:round_id>/sections/")
+@public
+@require(anyone, load=ROUND, visible=report_exists, allowed=can_read_report)
+def by_section(round_: Round):
+    return _render(round_, "reports/sections.html", rows=sections.section_index(db.session, round_))
+
+
+@bp.get("/rounds/<int:round_id>/sections/<key>")
+@public
+@require(anyone, load=ROUND, visible=report_exists, allowed=can_read_report)
+def section(round_: Round, key: str):
+    """A section's permalink, by its key (the same in every version of the plan)."""
+    node = frozen_tree(db.session, round_.version).node_by_key(key[:16])
+    if node is None:
+        abort(404)
+    return _render(
+        round_,
+        "reports/section.html",
+        report=sections.section_report(db.session, round_, node),
+        points_shown=sections.POINTS_SHOWN,
     )
 
 

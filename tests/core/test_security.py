@@ -36,6 +36,8 @@ PUBLIC_ENDPOINTS = {
     "reports.observation",
     "reports.round_statistics",
     "reports.export",
+    "reports.by_section",
+    "reports.section",
     # After the close of a round that publishes them: its observations, redacted, for anyone
     # the plan is shown to (can_read_publication).
     "publication.published_round",
