@@ -98,3 +98,48 @@ def enum_type(enum_cls, name: str):
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
     )
+
+
+#: How many rows :func:`update_versioned` names in one statement.
+VERSIONED_BATCH = 500
+
+
+def update_versioned(session, objects, **values) -> None:
+    """Give ``objects`` (rows of one model with a ``version_id_col``, already loaded) the same
+    ``values`` in one UPDATE per :data:`VERSIONED_BATCH` rows, where the unit of work would
+    send one per row. Each row is matched on its key *and* the version it was loaded with, and
+    its version goes up by one: if any row was changed meanwhile, ``StaleDataError`` is raised
+    (as a flush would) and the caller rolls back. The objects then hold the new values as
+    committed ones (nothing left for the next flush)."""
+    from sqlalchemy import tuple_, update
+    from sqlalchemy.orm import object_mapper
+    from sqlalchemy.orm.attributes import set_committed_value
+    from sqlalchemy.orm.exc import StaleDataError
+
+    objects = list(objects)
+    if not objects:
+        return
+    mapper = object_mapper(objects[0])
+    [key] = mapper.primary_key
+    version = mapper.version_id_col
+    key_attr = mapper.get_property_by_column(key).key
+    version_attr = mapper.get_property_by_column(version).key
+    model = mapper.class_
+    session.flush()
+    for start in range(0, len(objects), VERSIONED_BATCH):
+        chunk = objects[start : start + VERSIONED_BATCH]
+        seen = [(getattr(o, key_attr), getattr(o, version_attr)) for o in chunk]
+        result = session.execute(
+            update(model)
+            .where(tuple_(key, version).in_(seen))
+            .values(**values, **{version_attr: version + 1})
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != len(chunk):
+            raise StaleDataError(
+                f"{model.__name__}: {len(chunk) - result.rowcount} rows changed meanwhile"
+            )
+        for obj, (_key, seen_version) in zip(chunk, seen, strict=True):
+            for name, value in values.items():
+                set_committed_value(obj, name, value)
+            set_committed_value(obj, version_attr, seen_version + 1)

@@ -92,29 +92,58 @@ FOREIGN_CHANGE = _l(
 
 
 def problems_of(session: Session, decision: Decision) -> list:
-    links = links_of(session, decision)
-    if decision.outcome is Outcome.ALREADY_COVERED and not any(link.paragraph_id for link in links):
-        return [_l("Name the paragraph of the consulted text that already covers the point.")]
-    if decision.outcome in CHANGING:
-        change_ids = [link.change_id for link in links if link.change_id]
-        current = (
-            session.scalar(
-                select(func.count())
-                .select_from(TextChange)
-                .where(TextChange.id.in_(change_ids), TextChange.ended_at.is_(None))
+    return problems_many(session, [decision])[decision.id]
+
+
+def problems_many(session: Session, decisions) -> dict[int, list]:
+    """Why each decision's links do not fit its outcome (by decision id; empty: they fit), in
+    two queries whatever the number of decisions."""
+    decisions = list(decisions)
+    ids = [d.id for d in decisions if d.id is not None]
+    links: dict[int, list[DecisionLink]] = {i: [] for i in ids}
+    if ids:
+        for link in session.scalars(
+            select(DecisionLink).where(DecisionLink.decision_id.in_(ids)).order_by(DecisionLink.id)
+        ):
+            links[link.decision_id].append(link)
+    wanted = {
+        link.change_id
+        for d in decisions
+        if d.outcome in CHANGING
+        for link in links.get(d.id, [])
+        if link.change_id
+    }
+    current = (
+        set(
+            session.scalars(
+                select(TextChange.id).where(
+                    TextChange.id.in_(wanted), TextChange.ended_at.is_(None)
+                )
             )
-            if change_ids
-            else 0
         )
-        if not current:
-            return [
+        if wanted
+        else set()
+    )
+    result = {}
+    for decision in decisions:
+        linked = links.get(decision.id, [])
+        problems = []
+        if decision.outcome is Outcome.ALREADY_COVERED and not any(
+            link.paragraph_id for link in linked
+        ):
+            problems.append(
+                _l("Name the paragraph of the consulted text that already covers the point.")
+            )
+        elif decision.outcome in CHANGING and not any(link.change_id in current for link in linked):
+            problems.append(
                 _l(
                     "Link the change of the response version this outcome made: an outcome "
                     "“%(outcome)s” needs at least one.",
                     outcome=OUTCOME_LABELS[decision.outcome],
                 )
-            ]
-    return []
+            )
+        result[decision.id] = problems
+    return result
 
 
 def replace(session: Session, decision: Decision, draft) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.accounts.models import User
 from app.core.audit import record
-from app.core.db import utcnow
+from app.core.db import update_versioned, utcnow
 from app.core.i18n import lazy_gettext as _l
 from app.moderation import search
 from app.moderation.models import (
@@ -107,6 +107,32 @@ def mark_decided(session: Session, triage: Triage, *, actor: User, now: datetime
     return _move(session, triage, "decide", actor=actor, reason=None, now=now or utcnow())
 
 
+def mark_decided_many(
+    session: Session, triages: list[Triage], *, actor: User, now: datetime | None = None
+) -> list[TriageTransition]:
+    """:func:`mark_decided` for many observations at once (a round's publication): one UPDATE
+    of their triage rows, whatever their number, then their transitions and audit entries in
+    one flush."""
+    now = now or utcnow()
+    triages = [t for t in triages if t.state is not TriageState.DECIDED]
+    _allowed, target = TRANSITIONS["decide"]
+    for triage in triages:
+        _check_move(triage, "decide")
+    befores = [t.state for t in triages]
+    try:
+        update_versioned(
+            session, triages, state=target, reason=None, changed_at=now, changed_by_id=actor.id
+        )
+    except StaleDataError:
+        raise Conflict(CHANGED_MEANWHILE) from None
+    return _log_moves(
+        session,
+        [(t, "decide", before, target, None) for t, before in zip(triages, befores, strict=True)],
+        actor=actor,
+        now=now,
+    )
+
+
 def clean_reason(reason: str | None) -> str:
     reason = " ".join((reason or "").split())
     if not reason:
@@ -116,6 +142,18 @@ def clean_reason(reason: str | None) -> str:
             _l("The reason is longer than %(n)d characters.", n=REASON_MAX), "reason"
         )
     return reason
+
+
+def _check_move(triage: Triage, action: str) -> None:
+    """Refuse a transition of a withdrawn observation, or one its state does not allow."""
+    observation = triage.observation
+    if observation.state is not ObservationState.SUBMITTED:
+        raise ModerationError(
+            _l("%(code)s was withdrawn by its author.", code=observation.protocol_code)
+        )
+    allowed, _target = TRANSITIONS[action]
+    if triage.state not in allowed:
+        triage.move(action)  # raises the refusal naming the state
 
 
 def _move(
@@ -128,38 +166,45 @@ def _move(
     now: datetime,
 ) -> TriageTransition:
     """The transition itself, once permission and lock are checked (bulk actions share it)."""
-    observation = triage.observation
-    if observation.state is not ObservationState.SUBMITTED:
-        raise ModerationError(
-            _l("%(code)s was withdrawn by its author.", code=observation.protocol_code)
-        )
+    _check_move(triage, action)
     given = clean_reason(reason) if action == "reject" else None
     before, after = triage.move(action)
     triage.reason = given
     triage.changed_at = now
     triage.changed_by_id = actor.id
-    step = TriageTransition(
-        observation_id=observation.id,
-        action=action,
-        from_state=before,
-        to_state=after,
-        actor_id=actor.id,
-        occurred_at=now,
-        reason=given,
-    )
-    session.add(step)
-    flush_guarded(session)
-    record(
-        session,
-        f"triage.{action}",
-        actor=actor,
-        obj=observation,
-        round_id=observation.round_id,
-        from_state=before.value,
-        to_state=after.value,
-        transition_id=step.id,
-    )
+    [step] = _log_moves(session, [(triage, action, before, after, given)], actor=actor, now=now)
     return step
+
+
+def _log_moves(session: Session, moves, *, actor: User, now: datetime) -> list[TriageTransition]:
+    """Each move's transition row and audit entry (``moves``: triage, action, from, to,
+    reason), in one flush: a changed triage row found stale is a conflict."""
+    steps = [
+        TriageTransition(
+            observation_id=triage.observation_id,
+            action=action,
+            from_state=before,
+            to_state=after,
+            actor_id=actor.id,
+            occurred_at=now,
+            reason=given,
+        )
+        for triage, action, before, after, given in moves
+    ]
+    session.add_all(steps)
+    flush_guarded(session)
+    for (triage, action, before, after, _given), step in zip(moves, steps, strict=True):
+        record(
+            session,
+            f"triage.{action}",
+            actor=actor,
+            obj=triage.observation,
+            round_id=triage.observation.round_id,
+            from_state=before.value,
+            to_state=after.value,
+            transition_id=step.id,
+        )
+    return steps
 
 
 def reindex(session: Session, *, commit, batch: int = 200) -> dict:

@@ -35,7 +35,7 @@ from __future__ import annotations
 import difflib
 import enum
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import (
@@ -51,6 +51,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import (
     Mapped,
     Session,
+    load_only,
     mapped_column,
     object_session,
     relationship,
@@ -60,7 +61,7 @@ from sqlalchemy.orm import (
 from app.core.db import Base, UTCDateTime, enum_type, utcnow
 from app.core.i18n import lazy_gettext as _l
 from app.plans import models as _plan_models
-from app.plans.models import Paragraph, PlanError, PlanVersion
+from app.plans.models import Paragraph, PlanError, PlanVersion, Section
 from app.plans.text import MAX_DIFF_TOKENS, tokens
 
 
@@ -788,14 +789,167 @@ def attach_stored(session: Session, result) -> dict[int, TextChange]:
     return changes
 
 
-def changes_by_paragraph(session: Session, version_id: int) -> dict[int, list[TextChange]]:
-    """The current paragraph changes of a version by the successor paragraph they start at
-    (its first new paragraph), for its reading page. Two queries."""
-    out: dict[int, list[TextChange]] = {}
-    for change in current_changes(session, version_id, spans=False):
+@dataclass
+class RemovedParagraphs:
+    """A removed-paragraph change as the reading page shows it: the paragraphs it took away
+    (of the predecessor), at their former place."""
+
+    change: TextChange
+    paragraphs: list[Paragraph]
+
+
+@dataclass
+class SectionNotice:
+    """A section change at its heading: ``status`` is the change's kind (added, renamed,
+    moved); ``old_heading`` the section's number and title before (renamed, moved)."""
+
+    change: TextChange
+    status: str
+    old_heading: str = ""
+
+
+@dataclass
+class RemovedSection:
+    """A section of the predecessor that the version no longer has, with the paragraphs
+    removed with it."""
+
+    change: TextChange | None
+    heading: str
+    removed: list[RemovedParagraphs] = field(default_factory=list)
+
+
+@dataclass
+class ReadingChanges:
+    """What a successor's reading page shows of its stored changes, by where it goes:
+    paragraph changes under their first paragraph; removed paragraphs after the paragraph
+    that preceded them (``after``) or at the top of their section (``first``); section
+    changes at their heading; removed sections at the end of their parent section (``None``:
+    of the page)."""
+
+    by_paragraph: dict[int, list[TextChange]] = field(default_factory=dict)
+    after: dict[int, list[RemovedParagraphs]] = field(default_factory=dict)
+    first: dict[int, list[RemovedParagraphs]] = field(default_factory=dict)
+    sections: dict[int, SectionNotice] = field(default_factory=dict)
+    removed_sections: dict[int | None, list[RemovedSection]] = field(default_factory=dict)
+
+    @property
+    def change_ids(self) -> list[int]:
+        ids = [c.id for items in self.by_paragraph.values() for c in items]
+        for places in (self.after, self.first):
+            ids += [r.change.id for items in places.values() for r in items]
+        ids += [n.change.id for n in self.sections.values()]
+        for items in self.removed_sections.values():
+            for gone in items:
+                ids += [gone.change.id] if gone.change else []
+                ids += [r.change.id for r in gone.removed]
+        return ids
+
+
+def _heading_of(section) -> str:
+    return f"{section.number} {section.title}".strip()
+
+
+def reading_changes(session: Session, version: PlanVersion, tree) -> ReadingChanges:
+    """The version's current changes placed on its reading page (``tree``: the version's,
+    from :func:`~app.plans.tree.load_tree`, text or not). At most six queries, whatever the
+    number of changes: the changes and their paragraphs, then — only if some paragraph or
+    section was removed or a section changed — the removed paragraphs, the predecessor's
+    sections concerned, this version's sections that continue them and the predecessor's
+    paragraphs of those sections (to find where each removed paragraph was)."""
+    out = ReadingChanges()
+    removed: list[TextChange] = []
+    section_changes: list[TextChange] = []
+    for change in current_changes(session, version.id, spans=False):
+        if change.scope is ChangeScope.SECTION:
+            section_changes.append(change)
+            continue
         new = [p for p in change.paragraphs if p.side is ChangeSide.NEW]
-        if change.scope is ChangeScope.PARAGRAPH and new:
-            out.setdefault(min(new, key=lambda p: p.position).paragraph_id, []).append(change)
+        if new:
+            first = min(new, key=lambda p: p.position).paragraph_id
+            out.by_paragraph.setdefault(first, []).append(change)
+        else:
+            removed.append(change)
+    if not removed and not section_changes:
+        return out
+    old_ids = [p.paragraph_id for c in removed for p in c.paragraphs if p.side is ChangeSide.OLD]
+    gone = (
+        {p.id: p for p in session.scalars(select(Paragraph).where(Paragraph.id.in_(old_ids)))}
+        if old_ids
+        else {}
+    )
+    wanted = {p.section_id for p in gone.values()}
+    wanted |= {c.old_section_id for c in section_changes if c.old_section_id}
+    old_sections = {s.id: s for s in session.scalars(select(Section).where(Section.id.in_(wanted)))}
+    parents = {s.parent_id for s in old_sections.values() if s.parent_id}
+    continued = {
+        s.predecessor_id: s.id
+        for s in session.scalars(
+            select(Section).where(
+                Section.version_id == version.id,
+                Section.predecessor_id.in_(set(old_sections) | parents),
+            )
+        )
+    }
+    kept = [i for i in {p.section_id for p in gone.values()} if i in continued]
+    siblings: dict[int, list[Paragraph]] = {}
+    if kept:
+        for p in session.scalars(
+            select(Paragraph)
+            .where(Paragraph.section_id.in_(kept))
+            .options(load_only(Paragraph.key, Paragraph.section_id, Paragraph.position))
+            .order_by(Paragraph.position, Paragraph.id)
+        ):
+            siblings.setdefault(p.section_id, []).append(p)
+    removed_sections: dict[int, RemovedSection] = {}
+    for change in section_changes:
+        old = old_sections.get(change.old_section_id)
+        if change.kind is TextChangeKind.REMOVED and old is not None:
+            removed_sections[old.id] = RemovedSection(change, _heading_of(old))
+        elif change.new_section_id is not None:
+            heading = (
+                _heading_of(old)
+                if old is not None
+                and change.kind
+                in (
+                    TextChangeKind.RENAMED,
+                    TextChangeKind.MOVED,
+                )
+                else ""
+            )
+            out.sections[change.new_section_id] = SectionNotice(change, change.kind.value, heading)
+    for change in removed:
+        paragraphs = sorted(
+            (gone[p.paragraph_id] for p in change.paragraphs if p.paragraph_id in gone),
+            key=lambda p: p.position,
+        )
+        if not paragraphs:
+            continue
+        item = RemovedParagraphs(change, paragraphs)
+        first = paragraphs[0]
+        target = continued.get(first.section_id)
+        node = tree.nodes.get(target) if target is not None else None
+        if node is None:
+            section = old_sections.get(first.section_id)
+            holder = removed_sections.setdefault(
+                first.section_id,
+                RemovedSection(None, _heading_of(section) if section else ""),
+            )
+            holder.removed.append(item)
+            continue
+        keys = {p.key: p.id for p in node.paragraphs}
+        place = None
+        for p in siblings.get(first.section_id, []):
+            if p.position >= first.position:
+                break
+            if p.key in keys:
+                place = keys[p.key]
+        if place is None:
+            out.first.setdefault(target, []).append(item)
+        else:
+            out.after.setdefault(place, []).append(item)
+    for old_id, holder in removed_sections.items():
+        parent = old_sections[old_id].parent_id if old_id in old_sections else None
+        out.removed_sections.setdefault(continued.get(parent), []).append(holder)
     return out
 
 
@@ -832,9 +986,9 @@ __all__ = [
     "annotations",
     "attach_stored",
     "backfill_changes",
-    "changes_by_paragraph",
     "current_changes",
     "narrow",
+    "reading_changes",
     "register_change_annotator",
     "register_link_guard",
     "spans_for",

@@ -11,7 +11,7 @@ from sqlalchemy.orm import load_only
 from app.core.permissions import anyone, require
 from app.core.security import public
 from app.extensions import db
-from app.plans.changes import annotations, attach_stored, changes_by_paragraph
+from app.plans.changes import ReadingChanges, annotations, attach_stored, reading_changes
 from app.plans.diff import NotRelated, compare
 from app.plans.forms import AUDIENCE_LABELS, DiffForm, LabelForm
 from app.plans.models import Plan, PlanImport, PlanVersion
@@ -59,16 +59,17 @@ def _address(version: PlanVersion) -> dict:
     return {"slug": version.plan.slug, "number": version.number}
 
 
-def _why_changed(version: PlanVersion) -> dict:
-    """The stored changes a successor's reading page shows under its paragraphs, with their
-    reasons ("Perché è cambiato?") and the comparison they are numbered on."""
+def _why_changed(version: PlanVersion, tree) -> dict:
+    """The stored changes a successor's reading page shows — under its paragraphs, where
+    paragraphs were removed, at section headings, removed sections at the end of their
+    parent — with their reasons ("Perché è cambiato?") and the comparison they are numbered
+    on."""
     if version.predecessor_id is None:
-        return {"changes": {}, "reasons": {}, "diff_url": None}
-    changes = changes_by_paragraph(db.session, version.id)
-    ids = [change.id for items in changes.values() for change in items]
+        return {"changes": ReadingChanges(), "reasons": {}, "diff_url": None}
+    changes = reading_changes(db.session, version, tree)
     return {
         "changes": changes,
-        "reasons": annotations(db.session, ids),
+        "reasons": annotations(db.session, changes.change_ids),
         "diff_url": url_for(
             "plans.diff",
             slug=version.plan.slug,
@@ -91,7 +92,7 @@ def read_version(version: PlanVersion):
         tree=tree,
         nodes=tree.roots if whole else [],
         whole=whole,
-        **_why_changed(version),
+        **_why_changed(version, tree),
     )
 
 
@@ -121,7 +122,7 @@ def read_section(version: PlanVersion, key: str):
         whole=False,
         previous=tree.roots[index - 1] if index > 0 else None,
         following=tree.roots[index + 1] if index + 1 < len(tree.roots) else None,
-        **_why_changed(version),
+        **_why_changed(version, tree),
     )
 
 
