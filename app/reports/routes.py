@@ -5,13 +5,15 @@ the round is concluded; then everyone the plan is shown to."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core import odsstream
 from app.core.csvstream import csv_stream
 from app.core.i18n import lazy_gettext as _l
 from app.core.pagination import paginate
-from app.core.permissions import anyone, require
+from app.core.permissions import anyone, is_staff, require
 from app.core.security import public
 from app.decisions.models import OUTCOME_LABELS
 from app.extensions import db
@@ -195,13 +197,14 @@ def round_statistics(round_: Round):
 
 
 #: What each export format is sent as.
-FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/jsonl; charset=utf-8"}
+FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "jsonl": "application/jsonl; charset=utf-8",
+    "ods": odsstream.MIMETYPE,
+}
 
 
-@bp.get("/rounds/<int:round_id>/export.<any(csv, jsonl):fmt>")
-@public
-@require(anyone, load=ROUND, visible=report_exists, allowed=can_read_report)
-def export(round_: Round, fmt: str):
+def _download(round_: Round, fmt: str) -> Response:
     """The report as data, streamed (see ``reports.exports``); a draft's file says so in its
     name and in every row."""
     draft = report_is_draft(round_)
@@ -209,12 +212,14 @@ def export(round_: Round, fmt: str):
 
     def body():
         with Session(db.engine) as session:  # its own, emptied chunk by chunk
-            if fmt == "csv":
-                yield from csv_stream(
-                    exports.COLUMNS, exports.csv_rows(session, round_id, draft=draft)
-                )
-            else:
+            if fmt == "jsonl":
                 yield from exports.jsonl(session, round_id, draft=draft)
+                return
+            rows = exports.csv_rows(session, round_id, draft=draft)
+            if fmt == "csv":
+                yield from csv_stream(exports.COLUMNS, rows)
+            else:
+                yield from odsstream.ods_stream(str(_("Observations")), exports.COLUMNS, rows)
 
     name = exports.filename(round_, fmt, draft=draft)
     return Response(
@@ -222,3 +227,17 @@ def export(round_: Round, fmt: str):
         content_type=FORMATS[fmt],
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+@bp.get("/rounds/<int:round_id>/export.<any(csv, jsonl):fmt>")
+@public
+@require(anyone, load=ROUND, visible=report_exists, allowed=can_read_report)
+def export(round_: Round, fmt: str):
+    return _download(round_, fmt)
+
+
+@bp.get("/rounds/<int:round_id>/export.ods")
+@require(is_staff, load=ROUND, visible=report_exists, allowed=can_read_report)
+def export_ods(round_: Round):
+    """The same rows as an open spreadsheet, for staff (to sort, filter and annotate)."""
+    return _download(round_, "ods")

@@ -115,3 +115,28 @@ def test_concluding_tells_every_author_once_with_their_trace_links(db, scene, ma
         assert observation.protocol_code in rho.body_text
         assert f"/decisions/trace/{observation.id}" in rho.body_text
     assert f"/reports/rounds/{scene.round.id}/" in rho.body_text
+
+
+def test_ods_opens_with_an_ods_reader_and_is_for_staff(db, client, scene):
+    from odf import teletype
+    from odf.opendocument import load
+    from odf.table import Table, TableCell, TableRow
+
+    decide(scene.points[0], Outcome.NOT_ACCEPTED, "=1+1 non è una formula.", scene.editor)
+    login(client, scene.referent)
+    assert client.get(f"/reports/rounds/{scene.round.id}/export.ods").status_code == 403
+    staff = client.application.test_client()
+    login(staff, scene.moderator)
+    answer = staff.get(f"/reports/rounds/{scene.round.id}/export.ods")
+    assert answer.status_code == 200 and answer.mimetype.endswith("opendocument.spreadsheet")
+    document = load(io.BytesIO(answer.get_data()))
+    [sheet] = document.spreadsheet.getElementsByType(Table)
+    rows = [
+        [teletype.extractText(cell) for cell in row.getElementsByType(TableCell)]
+        for row in sheet.getElementsByType(TableRow)
+    ]
+    assert rows[0] == list(exports.COLUMNS)
+    first = dict(zip(exports.COLUMNS, rows[1], strict=False))
+    assert first["protocol"] == scene.observations[0].protocol_code
+    assert first["reasoning"] == "=1+1 non è una formula."
+    assert len(rows) == 5
