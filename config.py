@@ -117,6 +117,7 @@ class Config:
     #: API requests a token may make per minute (per web worker with memory storage).
     API_RATE_LIMIT_PER_MINUTE = _int("API_RATE_LIMIT_PER_MINUTE", 300)
     API_AUTH_FAILURES_PER_MINUTE = _int("API_AUTH_FAILURES_PER_MINUTE", 20)
+    OPEN_API_RATE_LIMIT_PER_MINUTE = _int("OPEN_API_RATE_LIMIT_PER_MINUTE", 300)
     #: How long an Idempotency-Key is remembered.
     API_IDEMPOTENCY_TTL_SECONDS = _int("API_IDEMPOTENCY_TTL_SECONDS", 24 * 3600)
 

@@ -91,6 +91,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.notifications.routes import bp as outbox_bp
     from app.observations.routes import bp as observations_bp
     from app.plans.routes import bp as plans_bp
+    from app.reports.opendata import bp as opendata_bp
     from app.reports.routes import bp as reports_bp
     from app.rounds.routes import bp as rounds_bp
     from app.stakeholders.routes import bp as stakeholders_bp
@@ -110,6 +111,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(decisions_bp)
     app.register_blueprint(publication_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(opendata_bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -149,18 +149,95 @@ RECEIPT = {
 }
 
 
+_LIMIT = {
+    "name": "limit",
+    "in": "query",
+    "required": False,
+    "description": "Items per page (observations for points).",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+}
+_CURSOR = {
+    "name": "cursor",
+    "in": "query",
+    "required": False,
+    "description": "The `next_cursor` of the previous page (opaque).",
+    "schema": {"type": "string", "maxLength": 40},
+}
+_NOT_MODIFIED = {"304": {"description": "Not modified (the `If-None-Match` ETag matches)."}}
+
+
+def _open(summary: str, operation_id: str, description: str, item: str, paged: bool) -> dict:
+    properties = {item: {"type": "array", "items": {"type": "object"}}} if paged else {}
+    if paged:
+        properties["next_cursor"] = {"type": ["string", "null"]}
+    parameters = [_path_int("round_id")] if operation_id != "listOpenRounds" else []
+    if paged:
+        parameters += [_LIMIT, _CURSOR]
+    return {
+        "get": {
+            "summary": summary,
+            "description": description,
+            "operationId": operation_id,
+            "security": [],
+            "tags": ["open data"],
+            "parameters": parameters,
+            "responses": {
+                "200": _json(summary, {"type": "object", "properties": properties}),
+                **_NOT_MODIFIED,
+                **_errors("400", "404", "429"),
+            },
+        }
+    }
+
+
+#: The open-data API (app/reports/opendata.py): public, read-only, concluded rounds only.
+OPEN_PATHS = {
+    "/open/rounds": _open(
+        "Concluded public rounds",
+        "listOpenRounds",
+        "Each with its plan, consulted and response version numbers, report and downloads.",
+        "rounds",
+        True,
+    ),
+    "/open/rounds/{round_id}": _open(
+        "A concluded public round",
+        "getOpenRound",
+        "Its plan, versions, report and bulk downloads (CSV, JSON Lines).",
+        "round",
+        False,
+    ),
+    "/open/rounds/{round_id}/points": _open(
+        "The round's points with their outcomes",
+        "listOpenRoundPoints",
+        "One row per point (one per observation not admissible), as in docs/exports.md.",
+        "points",
+        True,
+    ),
+    "/open/rounds/{round_id}/changes": _open(
+        "The response version's stored changes",
+        "listOpenRoundChanges",
+        "Each change with its stable id, the paragraph keys on each side, its words and the "
+        "points whose published decision links to it.",
+        "changes",
+        True,
+    ),
+}
+
+
 def document() -> dict:
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": "Traccia intake API",
+            "title": "Traccia API: intake and open data",
             "version": "1.0.0",
             "description": (
                 "Lets an integration (e.g. the body's records-management system) list "
                 "consultation rounds and submit observations. Authenticate with a personal API "
                 "token: `Authorization: Bearer trc_…`. POST requests honour an "
                 "`Idempotency-Key` header: a retry with the same key and body gets the first "
-                "answer (with `Idempotent-Replayed: true`) and changes nothing."
+                "answer (with `Idempotent-Replayed: true`) and changes nothing. The `/open/…` "
+                "paths are the open-data API: public (no token), read-only, for concluded "
+                "rounds, paginated by cursor, with ETags."
             ),
         },
         "servers": [{"url": current_app.config["TRACCIA_BASE_URL"] + "/api/v1"}],
@@ -245,6 +322,7 @@ def document() -> dict:
                     },
                 }
             },
+            **OPEN_PATHS,
             "/openapi.json": {
                 "get": {
                     "summary": "This document",

@@ -74,7 +74,10 @@ def _cell(value) -> str:
     text = _NOT_XML.sub("", "" if value is None else str(value))
     if not text:
         return "<table:table-cell/>"
-    return f'<table:table-cell office:value-type="string"><text:p>{escape(text)}</text:p></table:table-cell>'
+    return (
+        '<table:table-cell office:value-type="string">'
+        f"<text:p>{escape(text)}</text:p></table:table-cell>"
+    )
 
 
 def _row(values: Iterable) -> bytes:

@@ -73,45 +73,55 @@ def records(session: Session, round_id: int, *, draft: bool) -> Iterator[dict]:
     sections = None
     for round_, chunk in _chunks(session, round_id):
         if sections is None:
-            tree = frozen_tree(session, round_.version)
-            sections = {node.section.id: node.section for node in tree.walk()}
+            sections = sections_of(session, round_)
         for item in queries.report_items(session, round_, chunk):
-            o = item.observation
-            organisation = o.organisation
-            common = {
-                "draft": draft,
-                "protocol": o.protocol_code,
-                "received_at": o.received_at.isoformat() if o.received_at else None,
-                "channel": o.channel.value,
-                "late": o.late,
-                "organisation": organisation.name if organisation else None,
-                "organisation_kind": organisation.kind.value if organisation else None,
-                "zone": organisation.zone.name if organisation and organisation.zone else None,
-                "groups": [g.name for g in organisation.groups] if organisation else [],
-                "name": item.name,
-                "admissible": item.admissible,
-                "not_admissible_reason": item.reason,
-            }
-            if not item.admissible or not item.points:
-                yield {**dict.fromkeys(COLUMNS), **common, "changes": []}
-                continue
-            for rp in item.points:
-                section = sections.get(rp.point.section_id)
-                decision = rp.decision
-                yield {
-                    **common,
-                    "point": rp.point.label,
-                    "section_number": section.number if section else None,
-                    "section_title": section.title if section else None,
-                    "anchor": str(rp.point.target),
-                    "text": rp.text,
-                    "outcome": decision.outcome.value if decision and decision.outcome else None,
-                    "reasoning": decision.reasoning if decision else None,
-                    "decided_at": decision.published_at.isoformat()
-                    if decision and decision.published_at
-                    else None,
-                    "changes": [c.change_id for c in rp.changes],
-                }
+            yield from item_records(item, sections, draft=draft)
+
+
+def sections_of(session: Session, round_: Round) -> dict:
+    """The consulted version's sections by id (from the frozen text)."""
+    tree = frozen_tree(session, round_.version)
+    return {node.section.id: node.section for node in tree.walk()}
+
+
+def item_records(item: queries.ReportItem, sections: dict, *, draft: bool) -> Iterator[dict]:
+    """The rows of one observation of the report (one per point; one if not admissible)."""
+    o = item.observation
+    organisation = o.organisation
+    common = {
+        "draft": draft,
+        "protocol": o.protocol_code,
+        "received_at": o.received_at.isoformat() if o.received_at else None,
+        "channel": o.channel.value,
+        "late": o.late,
+        "organisation": organisation.name if organisation else None,
+        "organisation_kind": organisation.kind.value if organisation else None,
+        "zone": organisation.zone.name if organisation and organisation.zone else None,
+        "groups": [g.name for g in organisation.groups] if organisation else [],
+        "name": item.name,
+        "admissible": item.admissible,
+        "not_admissible_reason": item.reason,
+    }
+    if not item.admissible or not item.points:
+        yield {**dict.fromkeys(COLUMNS), **common, "changes": []}
+        return
+    for rp in item.points:
+        section = sections.get(rp.point.section_id)
+        decision = rp.decision
+        yield {
+            **common,
+            "point": rp.point.label,
+            "section_number": section.number if section else None,
+            "section_title": section.title if section else None,
+            "anchor": str(rp.point.target),
+            "text": rp.text,
+            "outcome": decision.outcome.value if decision and decision.outcome else None,
+            "reasoning": decision.reasoning if decision else None,
+            "decided_at": decision.published_at.isoformat()
+            if decision and decision.published_at
+            else None,
+            "changes": [c.change_id for c in rp.changes],
+        }
 
 
 def _flat(value) -> object:

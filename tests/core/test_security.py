@@ -38,6 +38,10 @@ PUBLIC_ENDPOINTS = {
     "reports.export",
     "reports.by_section",
     "reports.section",
+    "opendata.rounds",  # the open-data API: concluded public rounds only
+    "opendata.round_",
+    "opendata.points",
+    "opendata.changes",
     # After the close of a round that publishes them: its observations, redacted, for anyone
     # the plan is shown to (can_read_publication).
     "publication.published_round",
