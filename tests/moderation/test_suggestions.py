@@ -218,3 +218,25 @@ def test_how_often_the_top_suggestion_is_right(db, demo_version):
         f"top area right {result.area_top1}/{result.points}, "
         f"top section right {result.section_top1}/{result.points}"
     )
+
+
+def test_scoring_many_texts_at_once_is_scoring_each_alone(db, demo_version, monkeypatch):
+    """The whole-round pass scores every point in one matrix (copies of a text once, a few rows
+    made dense at a time): each point gets what it would get alone."""
+    monkeypatch.setattr(suggestions, "_DENSE_ROWS", 7)
+    suggester = suggestions.Suggester(db.session, demo_version)
+    texts = [text for text, _area, _section in labelled_sample()]
+    alone = [suggester.score([text])[0] for text in texts]
+    together = suggester.score([*texts, *texts[:5]])
+    assert together == [*alone, *alone[:5]]
+    assert all(
+        [s.score for s in scored if s.kind is kind]
+        == sorted((s.score for s in scored if s.kind is kind), reverse=True)
+        for scored in alone
+        for kind in SuggestionKind
+    )
+    assert all(
+        sum(s.kind is kind for s in scored) <= suggestions.KEEP
+        for scored in alone
+        for kind in SuggestionKind
+    )
