@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
 from app.core.audit import record
-from app.core.db import utcnow
+from app.core.db import copy_rows, utcnow
 from app.core.i18n import lazy_gettext as _l
 from app.moderation import operations
 from app.moderation.grouping import words
@@ -86,8 +86,11 @@ KEEP = 3
 SCORE_MIN = 0.02
 #: Point ids per statement when given points' old suggestions are deleted.
 _CHUNK = 500
-#: Suggestion rows per INSERT (Core executemany), and text rows made dense at a time.
+#: Suggestion rows written at a time, and text rows made dense at a time.
 _INSERT_ROWS = 5_000
+_COLUMNS = [
+    "point_id", "kind", "policy_area", "section_id", "score", "rank", "state", "computed_at"
+]  # fmt: skip
 _DENSE_ROWS = 2_000
 
 _STOPWORDS = frozenset(
@@ -301,41 +304,34 @@ def point_text(summary: str | None, body: str, start: int | None, end: int | Non
 def _store(
     session: Session, ids: Sequence[int], texts: Sequence[str], suggester: Suggester, now: datetime
 ) -> int:
-    """Insert the open suggestions of the points (their old open ones already deleted): Core
-    executemany, :data:`_INSERT_ROWS` rows per statement."""
+    """Insert the open suggestions of the points (their old open ones already deleted), as
+    plain rows: ``COPY`` on PostgreSQL, one executemany per :data:`_INSERT_ROWS` on SQLite."""
     if not ids:
         return 0
     areas, sections = suggester.best(texts)
     table = Suggestion.__table__
+    connection = session.connection()
+    computed_at = table.c.computed_at.type.bind_processor(connection.dialect)(now)
     kinds = (
-        (SuggestionKind.POLICY_AREA, areas, [a.value for a in suggester.areas], "policy_area"),
-        (SuggestionKind.SECTION, sections, [s.id for s in suggester.sections], "section_id"),
+        (SuggestionKind.POLICY_AREA.value, areas, [(a.value, None) for a in suggester.areas]),
+        (SuggestionKind.SECTION.value, sections, [(None, s.id) for s in suggester.sections]),
     )
-    rows: list[dict] = []
+    open_ = SuggestionState.OPEN.value
+    rows: list[tuple] = []
     stored = 0
     for row, point_id in enumerate(ids):
-        for kind, best, targets, column in kinds:
+        for kind, best, targets in kinds:
             for rank, (index, score) in enumerate(
                 zip(best.index[row].tolist(), best.score[row].tolist(), strict=True), start=1
             ):
                 if index < 0:
                     break
+                area, section_id = targets[index]
                 rows.append(
-                    {
-                        "point_id": point_id,
-                        "kind": kind,
-                        "policy_area": None,
-                        "section_id": None,
-                        column: targets[index],
-                        "score": round(score, 4),
-                        "rank": rank,
-                        "state": SuggestionState.OPEN,
-                        "computed_at": now,
-                    }
+                    (point_id, kind, area, section_id, round(score, 4), rank, open_, computed_at)
                 )
         if len(rows) >= _INSERT_ROWS or row == len(ids) - 1:
-            if rows:
-                session.execute(insert(table), rows)
+            copy_rows(connection, table, _COLUMNS, rows)
             stored += len(rows)
             rows = []
     return stored
