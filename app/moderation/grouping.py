@@ -339,25 +339,34 @@ def detect(
     tokens = [words(text) for _id, text in rows]
     dismissed = _dismissed_sets(session, round_.id)
     compared: dict[tuple[tuple[str, ...], tuple[str, ...]], Comparison] = {}
+    proposals: list[tuple[SimilarityGroup, list[tuple[int, Comparison]]]] = []
     for positions, template in find_clusters(tokens):
         member_ids = frozenset(ids[p] for p in positions)
         if any(member_ids <= gone for gone in dismissed):
             result.skipped_dismissed += 1
             continue
-        group = SimilarityGroup(round_id=round_.id, template_id=ids[template], created_at=now)
-        session.add(group)
-        session.flush()
-        scores = []
+        comparisons = []
         for position in positions:
             pair = (tuple(tokens[position]), tuple(tokens[template]))
             if pair not in compared:
                 compared[pair] = compare(*pair)
-            comparison = compared[pair]
-            scores.append(comparison.score)
-            session.add(_member(group, ids[position], comparison, added_by=None))
-        group.score = min(scores)
+            comparisons.append((ids[position], compared[pair]))
+        group = SimilarityGroup(
+            round_id=round_.id,
+            template_id=ids[template],
+            created_at=now,
+            score=min(c.score for _id, c in comparisons),
+        )
+        proposals.append((group, comparisons))
         result.proposed += 1
         result.members += len(positions)
+    session.add_all(group for group, _comparisons in proposals)
+    session.flush()  # the groups' ids, in one batch; then their members in another
+    session.add_all(
+        _member(group, observation_id, comparison, added_by=None)
+        for group, comparisons in proposals
+        for observation_id, comparison in comparisons
+    )
     session.flush()
     record(
         session,
