@@ -5,7 +5,8 @@ letter, about two points per observation).
     .venv/bin/python bench/grouping.py [--scale small|large] [--db sqlite|postgresql]
 
 Seeds a fresh database with ``bench.dataset.build`` (as ``flask bench seed`` does), then times
-``grouping.detect`` (reading the round, comparing every text, storing the proposed groups) and
+``grouping.detect`` (reading the round, comparing every text, storing the proposed groups; then
+how many of the data set's campaigns came back whole) and
 ``suggestions.suggest_round`` (fitting the TF-IDF model on the consulted version, scoring and
 storing three suggestions of each kind per point), each committed, and prints the figures.
 """
@@ -21,6 +22,38 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.deadline_rush import Database  # noqa: E402
+
+
+def campaign_recall(session, round_id: int) -> str:
+    """How many of the data set's campaigns (titled "Campagna N: …", bench/dataset) came back
+    whole: each campaign's members in the proposed group that holds most of them."""
+    from collections import Counter
+
+    from sqlalchemy import select
+
+    from app.moderation.models import GroupMember
+    from app.observations.models import Observation
+
+    rows = session.execute(
+        select(Observation.title, GroupMember.group_id)
+        .outerjoin(GroupMember, GroupMember.observation_id == Observation.id)
+        .where(
+            Observation.round_id == round_id,
+            Observation.protocol_number.is_not(None),
+            Observation.state == "submitted",
+            Observation.title.startswith("Campagna "),
+        )
+    ).all()
+    campaigns: dict[str, Counter] = {}
+    for title, group_id in rows:
+        campaigns.setdefault(title.split(":")[0], Counter())[group_id] += 1
+    missing = []
+    for counter in campaigns.values():
+        main = max((g for g in counter if g is not None), key=counter.get, default=None)
+        missing.append(sum(counter.values()) - (counter[main] if main is not None else 0))
+    whole = sum(m == 0 for m in missing)
+    left = ", ".join(str(m) for m in missing if m)
+    return f"{whole} of {len(campaigns)} whole" + (f" (others missing {left})" if left else "")
 
 
 def main() -> None:
@@ -77,6 +110,7 @@ def main() -> None:
                 f"  grouping the round: {detect:.1f} s — {groups} groups, {result.members} "
                 f"observations in them (largest {largest}), {adds} adding something"
             )
+            print(f"  campaigns: {campaign_recall(db.session, round_.id)}")
             started = time.perf_counter()
             stored = suggestions.suggest_round(db.session, round_, actor=None)
             db.session.commit()
