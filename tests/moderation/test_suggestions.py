@@ -240,3 +240,26 @@ def test_scoring_many_texts_at_once_is_scoring_each_alone(db, demo_version, monk
         for scored in alone
         for kind in SuggestionKind
     )
+
+
+def test_the_suggestion_pass_runs_from_the_command_line(
+    app, db, demo_version, make_round, registered
+):
+    round_ = make_round(version=demo_version)
+    [observation] = registered(round_=round_, body_html=f"<p>{MOBILITY}</p>")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["moderation", "suggest", str(round_.id)])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    point = db.session.scalar(select(Point).where(Point.observation_id == observation.id))
+    areas = _open(db, point, SuggestionKind.POLICY_AREA)
+    assert areas and areas[0].policy_area is PolicyArea.VELOCE
+    assert f"{len(suggestions.open_suggestions(db.session, [point.id])[point.id])} suggestions" in (
+        result.output
+    )
+    entry = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "suggestion.computed")
+    ).one()
+    assert entry.actor_id is None and entry.details["points"] == 1
+    unknown = runner.invoke(args=["moderation", "suggest", "999999"])
+    assert unknown.exit_code != 0 and "999999" in unknown.output
