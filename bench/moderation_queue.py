@@ -24,6 +24,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -68,9 +69,10 @@ def prepare(app, round_id: int) -> None:
         db.session.commit()
 
 
-def build_dataset(url: str, scale: str):
-    """The bench data set in a fresh database, with search documents and proposed groups:
-    (app, round id, the moderator's e-mail and password, the most anchored section's id)."""
+def build_dataset(url: str, scale: str, *, seeded: bool = False):
+    """The bench data set in a fresh database (or one seeded earlier), with search documents
+    and proposed groups: (app, round id, the moderator's e-mail and password, the most
+    anchored section's id)."""
     import flask_migrate
     from sqlalchemy import insert, select
 
@@ -84,14 +86,18 @@ def build_dataset(url: str, scale: str):
     from app.rounds.models import Round
     from bench.dataset import PASSWORD as DATASET_PASSWORD
     from bench.dataset import build as build_set
+    from bench.dataset import seeded as seeded_set
     from config import TestConfig
 
     app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url)
     with app.app_context():
-        flask_migrate.upgrade()
         started = time.perf_counter()
-        manifest = build_set(db.session, scale=scale)
-        db.session.commit()
+        if seeded:
+            manifest = seeded_set(db.session)
+        else:
+            flask_migrate.upgrade()
+            manifest = build_set(db.session, scale=scale)
+            db.session.commit()
         round_ = db.session.get(Round, manifest["round_id"])
         rows = db.session.execute(
             select(Observation.id, Observation.title, Observation.body_text).where(
@@ -203,8 +209,15 @@ def main() -> None:
     parser.add_argument("--observations", type=int, default=10_000)
     parser.add_argument("--dataset", choices=("small", "large"), default=None)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--seeded",
+        metavar="URL",
+        help="with --dataset: a database the data set was seeded into earlier, used as it is "
+        "and not dropped (search documents and groups are written into it: give a copy)",
+    )
     args = parser.parse_args()
-    database = Database(args.db)
+    database = SimpleNamespace(url=args.seeded, drop=lambda: None) if args.seeded else None
+    database = database or Database(args.db)
     try:
         views = [
             ("unfiltered", ""),
@@ -216,7 +229,9 @@ def main() -> None:
             ("last page, sorted by organisation", "?sort=organisation&page=200"),
         ]
         if args.dataset:
-            app, round_id, email, password, section_id = build_dataset(database.url, args.dataset)
+            app, round_id, email, password, section_id = build_dataset(
+                database.url, args.dataset, seeded=bool(args.seeded)
+            )
             views += [
                 ("one section and its subsections", f"?section={section_id}"),
                 ("in a group", "?in_group=yes"),
