@@ -132,7 +132,7 @@ def build_dataset(url: str, scale: str, *, seeded: bool = False):
         return app, round_.id, "moderator@bench.example", DATASET_PASSWORD, section_id
 
 
-def measure(app, path: str, repeat: int, email: str, password: str) -> tuple[float, int]:
+def measure(app, path: str, repeat: int, email: str, password: str) -> tuple[float, float, int]:
     from sqlalchemy import event
 
     from app.extensions import db
@@ -148,18 +148,19 @@ def measure(app, path: str, repeat: int, email: str, password: str) -> tuple[flo
         counter["n"] += 1
 
     event.listen(engine, "before_cursor_execute", count)
-    times, statements = [], []
+    times, cpu, statements = [], [], []
     try:
         for _ in range(repeat):
             counter["n"] = 0
-            started = time.perf_counter()
+            started, used = time.perf_counter(), time.process_time()
             response = client.get(path)
             times.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - used)
             statements.append(counter["n"])
             assert response.status_code == 200, response.status_code
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    return statistics.median(times), max(statements)
+    return statistics.median(times), statistics.median(cpu), max(statements)
 
 
 def bulk_tag(app, round_id: int, count: int, email: str) -> tuple[float, float]:
@@ -246,8 +247,11 @@ def main() -> None:
         base = f"/moderation/rounds/{round_id}/queue"
         print(f"moderation queue: db={args.db} {label}")
         for name, query in views:
-            seconds, statements = measure(app, base + query, args.repeat, email, password)
-            print(f"  {name}: median {seconds * 1000:.0f} ms, {statements} SQL statements")
+            seconds, cpu, statements = measure(app, base + query, args.repeat, email, password)
+            print(
+                f"  {name}: median {seconds * 1000:.0f} ms (this process's CPU "
+                f"{cpu * 1000:.0f} ms), {statements} SQL statements"
+            )
         preview, applied = bulk_tag(app, round_id, 1_000, email)
         print(
             f"  bulk tag of 1,000: preview {preview * 1000:.0f} ms, apply {applied * 1000:.0f} ms"
