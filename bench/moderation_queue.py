@@ -13,8 +13,9 @@ With ``--dataset small|large`` the round is the benchmark data set's instead (``
 as ``flask bench seed`` makes it; large: 10,000 observations, about 20,000 points, 600
 organisations, campaigns): its search documents are written from each observation's title and
 body (folded as ``search.index_observation`` folds them; attachments are not read), its groups
-proposed by ``grouping.detect``, and the queue is also asked for a section (with its
-subsections), for the observations in a group, and for the comuni's that mention "ciclabili".
+proposed by ``grouping.detect``, PostgreSQL's statistics gathered (``ANALYZE``, as autovacuum
+would), and the queue is also asked for a section (with its subsections), for the observations
+in a group, and for the comuni's that mention "ciclabili".
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def build_dataset(url: str, scale: str, *, seeded: bool = False):
     and proposed groups: (app, round id, the moderator's e-mail and password, the most
     anchored section's id)."""
     import flask_migrate
-    from sqlalchemy import insert, select
+    from sqlalchemy import insert, select, text
 
     from app import create_app
     from app.core.db import utcnow
@@ -118,6 +119,9 @@ def build_dataset(url: str, scale: str, *, seeded: bool = False):
             db.session.execute(insert(SearchDocument), documents[first : first + 2_000])
         grouping.detect(db.session, round_, actor=None)
         db.session.commit()
+        if db.engine.dialect.name == "postgresql":  # the statistics autovacuum would gather
+            db.session.execute(text("ANALYZE"))
+            db.session.commit()
         section_id = db.session.scalar(
             select(Section.id).where(
                 Section.version_id == round_.plan_version_id,
