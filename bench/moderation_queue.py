@@ -2,11 +2,20 @@
 unfiltered, filtered and searched), and a bulk tag of 1,000 observations.
 
     .venv/bin/python bench/moderation_queue.py [--observations 10000] [--db sqlite|postgresql]
+    .venv/bin/python bench/moderation_queue.py --dataset large [--db sqlite|postgresql]
 
 Builds the round as bench/round_page.py does (observations bulk-inserted), gives every
 observation its triage row and search document as registration would (one INSERT … SELECT
 each; a tenth of them mention "mobilità"), then requests the queue pages through the WSGI test
 client and times ``bulk.plan_bulk`` (preview, then apply) on 1,000 ticked observations.
+
+With ``--dataset small|large`` the round is the benchmark data set's instead (``bench.dataset``
+as ``flask bench seed`` makes it; large: 10,000 observations, about 20,000 points, 600
+organisations, campaigns): its search documents are written from each observation's title and
+body (folded as ``search.index_observation`` folds them; attachments are not read), its groups
+proposed by ``grouping.detect``, PostgreSQL's statistics gathered (``ANALYZE``, as autovacuum
+would), and the queue is also asked for a section (with its subsections), for the observations
+in a group, and for the comuni's that mention "ciclabili".
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -60,14 +70,80 @@ def prepare(app, round_id: int) -> None:
         db.session.commit()
 
 
-def measure(app, path: str, repeat: int) -> tuple[float, int]:
+def build_dataset(url: str, scale: str, *, seeded: bool = False):
+    """The bench data set in a fresh database (or one seeded earlier), with search documents
+    and proposed groups: (app, round id, the moderator's e-mail and password, the most
+    anchored section's id)."""
+    import flask_migrate
+    from sqlalchemy import insert, select, text
+
+    from app import create_app
+    from app.core.db import utcnow
+    from app.extensions import db
+    from app.moderation import grouping, search
+    from app.moderation.models import SearchDocument
+    from app.observations.models import Observation
+    from app.plans.models import Section
+    from app.rounds.models import Round
+    from bench.dataset import PASSWORD as DATASET_PASSWORD
+    from bench.dataset import build as build_set
+    from bench.dataset import seeded as seeded_set
+    from config import TestConfig
+
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url)
+    with app.app_context():
+        started = time.perf_counter()
+        if seeded:
+            manifest = seeded_set(db.session)
+        else:
+            flask_migrate.upgrade()
+            manifest = build_set(db.session, scale=scale)
+            db.session.commit()
+        round_ = db.session.get(Round, manifest["round_id"])
+        rows = db.session.execute(
+            select(Observation.id, Observation.title, Observation.body_text).where(
+                Observation.round_id == round_.id, Observation.protocol_number.is_not(None)
+            )
+        ).all()
+        now = utcnow()
+        documents = [
+            {
+                "observation_id": id_,
+                "round_id": round_.id,
+                "document": search.fold(f"{title}\n{body or ''}"),
+                "updated_at": now,
+            }
+            for id_, title, body in rows
+        ]
+        for first in range(0, len(documents), 2_000):
+            db.session.execute(insert(SearchDocument), documents[first : first + 2_000])
+        grouping.detect(db.session, round_, actor=None)
+        db.session.commit()
+        if db.engine.dialect.name == "postgresql":  # the statistics autovacuum would gather
+            db.session.execute(text("ANALYZE"))
+            db.session.commit()
+        section_id = db.session.scalar(
+            select(Section.id).where(
+                Section.version_id == round_.plan_version_id,
+                Section.key == manifest["round_section_key"],
+            )
+        )
+        print(
+            f"data set {scale}: {manifest['observations']} observations, "
+            f"{manifest['points']} points (seeded, indexed and grouped in "
+            f"{time.perf_counter() - started:.0f} s)"
+        )
+        return app, round_.id, "moderator@bench.example", DATASET_PASSWORD, section_id
+
+
+def measure(app, path: str, repeat: int, email: str, password: str) -> tuple[float, float, int]:
     from sqlalchemy import event
 
     from app.extensions import db
     from tests.fixtures.factories import login
 
     client = app.test_client()
-    login(client, "mod@bench.example", password=PASSWORD)
+    login(client, email, password=password)
     with app.app_context():
         engine = db.engine
     counter = {"n": 0}
@@ -76,21 +152,22 @@ def measure(app, path: str, repeat: int) -> tuple[float, int]:
         counter["n"] += 1
 
     event.listen(engine, "before_cursor_execute", count)
-    times, statements = [], []
+    times, cpu, statements = [], [], []
     try:
         for _ in range(repeat):
             counter["n"] = 0
-            started = time.perf_counter()
+            started, used = time.perf_counter(), time.process_time()
             response = client.get(path)
             times.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - used)
             statements.append(counter["n"])
             assert response.status_code == 200, response.status_code
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    return statistics.median(times), max(statements)
+    return statistics.median(times), statistics.median(cpu), max(statements)
 
 
-def bulk_tag(app, round_id: int, count: int) -> tuple[float, float]:
+def bulk_tag(app, round_id: int, count: int, email: str) -> tuple[float, float]:
     from sqlalchemy import select
 
     from app.accounts.models import User
@@ -101,7 +178,7 @@ def bulk_tag(app, round_id: int, count: int) -> tuple[float, float]:
     from app.rounds.models import Round
 
     with app.app_context():
-        actor = db.session.scalar(select(User).where(User.email == "mod@bench.example"))
+        actor = db.session.scalar(select(User).where(User.email == email))
         theme = tags.create_theme(db.session, name="Mobilità", colour="blue", actor=actor)
         db.session.commit()
         selection = dict(
@@ -135,15 +212,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--observations", type=int, default=10_000)
+    parser.add_argument("--dataset", choices=("small", "large"), default=None)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--seeded",
+        metavar="URL",
+        help="with --dataset: a database the data set was seeded into earlier, used as it is "
+        "and not dropped (search documents and groups are written into it: give a copy)",
+    )
     args = parser.parse_args()
-    database = Database(args.db)
+    database = SimpleNamespace(url=args.seeded, drop=lambda: None) if args.seeded else None
+    database = database or Database(args.db)
     try:
-        app, round_id, _section = build(database.url, 30, args.observations)
-        prepare(app, round_id)
-        base = f"/moderation/rounds/{round_id}/queue"
-        print(f"moderation queue: db={args.db} observations={args.observations}")
-        for label, query in [
+        views = [
             ("unfiltered", ""),
             (
                 "filtered (state, kind, late, attachments)",
@@ -151,10 +232,31 @@ def main() -> None:
             ),
             ("searched ('mobilità')", "?q=mobilit%C3%A0"),
             ("last page, sorted by organisation", "?sort=organisation&page=200"),
-        ]:
-            seconds, statements = measure(app, base + query, args.repeat)
-            print(f"  {label}: median {seconds * 1000:.0f} ms, {statements} SQL statements")
-        preview, applied = bulk_tag(app, round_id, 1_000)
+        ]
+        if args.dataset:
+            app, round_id, email, password, section_id = build_dataset(
+                database.url, args.dataset, seeded=bool(args.seeded)
+            )
+            views += [
+                ("one section and its subsections", f"?section={section_id}"),
+                ("in a group", "?in_group=yes"),
+                ("comuni, searched ('ciclabili')", "?organisation_kind=comune&q=ciclabili"),
+            ]
+            label = f"data set {args.dataset}"
+        else:
+            app, round_id, _section = build(database.url, 30, args.observations)
+            prepare(app, round_id)
+            email, password = "mod@bench.example", PASSWORD
+            label = f"observations={args.observations}"
+        base = f"/moderation/rounds/{round_id}/queue"
+        print(f"moderation queue: db={args.db} {label}")
+        for name, query in views:
+            seconds, cpu, statements = measure(app, base + query, args.repeat, email, password)
+            print(
+                f"  {name}: median {seconds * 1000:.0f} ms (this process's CPU "
+                f"{cpu * 1000:.0f} ms), {statements} SQL statements"
+            )
+        preview, applied = bulk_tag(app, round_id, 1_000, email)
         print(
             f"  bulk tag of 1,000: preview {preview * 1000:.0f} ms, apply {applied * 1000:.0f} ms"
         )

@@ -143,3 +143,23 @@ def update_versioned(session, objects, **values) -> None:
             for name, value in values.items():
                 set_committed_value(obj, name, value)
             set_committed_value(obj, version_attr, seen_version + 1)
+
+
+def copy_rows(connection, table, columns: list[str], rows) -> None:
+    """Insert many rows of plain values (tuples in ``columns``' order, each value as the driver
+    takes it: no type processing, so enums as their values and timestamps as the column's
+    bind processor makes them): PostgreSQL's ``COPY`` through psycopg, the driver's
+    ``executemany`` on SQLite. In the connection's transaction, like any other statement."""
+    names = ", ".join(columns)
+    if connection.dialect.name == "postgresql":
+        cursor = connection.connection.driver_connection.cursor()
+        with cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    if connection.dialect.paramstyle != "qmark":  # pragma: no cover (SQLite and PostgreSQL only)
+        raise NotImplementedError(connection.dialect.name)
+    placeholders = ", ".join("?" * len(columns))
+    # The table's and columns' names come from the models; the values are bound.
+    statement = f"INSERT INTO {table.name} ({names}) VALUES ({placeholders})"  # noqa: S608
+    connection.exec_driver_sql(statement, list(rows))

@@ -148,15 +148,12 @@ def _shingle_strings(tokens: Sequence[str]) -> list[str]:
     return [" ".join(tokens[i : i + SHINGLE]) for i in range(len(tokens) - SHINGLE + 1)]
 
 
-def _candidates(matrix):
-    """Pairs of rows likely to be at least :data:`LINK_SIMILARITY` alike (MinHash with
-    :data:`BANDS` bands of :data:`ROWS_PER_BAND`: a pair at that similarity shares a band with a
-    probability above 0.95). Within a band's bucket each text is paired with the bucket's first
-    (the same text in every band, the lowest row), not with every other: comparing every pair
-    would cost the square of the round. Each candidate is then measured exactly."""
+def _signature(matrix):
+    """Each row's MinHash signature (:data:`BANDS` times :data:`ROWS_PER_BAND` hashes of its
+    shingles), from fixed seeds: the same round gives the same groups."""
     import numpy as np
 
-    rng = np.random.default_rng(12_345)  # fixed: the same round gives the same groups
+    rng = np.random.default_rng(12_345)
     prime = (1 << 31) - 1
     hashes = BANDS * ROWS_PER_BAND
     a = rng.integers(1, prime, size=hashes, dtype=np.int64)
@@ -166,31 +163,60 @@ def _candidates(matrix):
     signature = np.empty((matrix.shape[0], hashes), dtype=np.int64)
     for k in range(hashes):
         signature[:, k] = np.minimum.reduceat((a[k] * shingles + b[k]) % prime, starts)
-    pairs = []
+    return signature
+
+
+def _pairs(signature, priority):
+    """Candidate pairs (lower row, higher row), each once: in every band, the rows with the
+    same band of the signature (a bucket) are each paired with the bucket's *hub*, its row of
+    highest ``priority`` (on a tie the lowest row), not with every other: comparing every pair
+    would cost the square of the round. A pair at :data:`LINK_SIMILARITY` shares a band with
+    a probability above 0.95."""
+    import numpy as np
+
+    n = signature.shape[0]
+    rows = np.arange(n, dtype=np.int64)
+    found = []
     for band in range(BANDS):
-        block = np.ascontiguousarray(
-            signature[:, band * ROWS_PER_BAND : (band + 1) * ROWS_PER_BAND]
-        )
-        _keys, bucket = np.unique(block, axis=0, return_inverse=True)
-        order = np.argsort(bucket.ravel(), kind="stable")
-        sorted_buckets = bucket.ravel()[order]
-        edges = np.flatnonzero(np.diff(sorted_buckets)) + 1
-        for members in np.split(order, edges):
-            if len(members) > 1:  # each member with the bucket's first: n pairs, not n²
-                first, others = members.min(), members[members != members.min()]
-                pairs.append(first * matrix.shape[0] + others)
-    if not pairs:
-        empty = np.array([], dtype=np.int64)
-        return empty, empty
-    unique = np.unique(np.concatenate(pairs))
-    return unique // matrix.shape[0], unique % matrix.shape[0]
+        block = signature[:, band * ROWS_PER_BAND : (band + 1) * ROWS_PER_BAND]
+        # Sorted by the band's hashes, then the hub first within each bucket.
+        order = np.lexsort((rows, -priority, *block.T[::-1]))
+        ordered = block[order]
+        new_bucket = np.r_[True, (ordered[1:] != ordered[:-1]).any(axis=1)]
+        hub = order[np.flatnonzero(new_bucket)[np.cumsum(new_bucket) - 1]]
+        others = ~new_bucket
+        one, two = hub[others], order[others]
+        found.append(np.minimum(one, two) * n + np.maximum(one, two))
+    if not found:
+        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+    unique = np.unique(np.concatenate(found))
+    return unique // n, unique % n
+
+
+def _linked(matrix, sizes, rows, cols):
+    """Of the candidate pairs, those that share at least :data:`LINK_SIMILARITY` of their
+    shingles (measured exactly)."""
+    import numpy as np
+
+    if not len(rows):
+        return rows, cols
+    shared = np.asarray(matrix[rows].multiply(matrix[cols]).sum(axis=1)).ravel()
+    keep = shared >= LINK_SIMILARITY * (sizes[rows] + sizes[cols] - shared)
+    return rows[keep], cols[keep]
 
 
 def find_clusters(documents: Sequence[Sequence[str]]) -> list[tuple[list[int], int]]:
     """The groups among ``documents`` (each a list of folded words): (positions of the members,
-    position of the template), for every connected set of two or more documents linked by
-    :data:`LINK_SIMILARITY` (star groups around the best-linked text, the template). Identical
-    documents are compared once."""
+    position of the template), star groups around the best-linked texts (their templates),
+    every member sharing at least :data:`LINK_SIMILARITY` of its shingles with the template.
+    Identical documents are compared once.
+
+    Candidates come in two rounds of MinHash buckets: each text with its bucket's first text,
+    which measures roughly how many others each text is like (its *reach*); then each with its
+    bucket's text of widest reach, the likely template, so that every variant of a campaign is
+    measured against the letter it will be grouped around, not only against whichever variant
+    came first (with the first alone, a variant like the template but unlike that first one
+    was left out)."""
     import numpy as np
     from scipy.sparse import coo_matrix
     from sklearn.feature_extraction.text import HashingVectorizer
@@ -219,18 +245,25 @@ def find_clusters(documents: Sequence[Sequence[str]]) -> list[tuple[list[int], i
     matrix = vectorizer.transform(list(unique)).tocsr()
     n = matrix.shape[0]
     sizes = np.asarray(matrix.sum(axis=1)).ravel()
-    rows, cols = _candidates(matrix)
-    if len(rows):
-        shared = np.asarray(matrix[rows].multiply(matrix[cols]).sum(axis=1)).ravel()
-        keep = shared >= LINK_SIMILARITY * (sizes[rows] + sizes[cols] - shared)
-        rows, cols = rows[keep], cols[keep]
-    links = coo_matrix(
-        (np.ones(2 * len(rows), dtype=np.float32), (np.r_[rows, cols], np.r_[cols, rows])),
-        shape=(n, n),
-    ).tocsr()
+    weight = np.array([len(c) for c in copies], dtype=np.float32)
+
+    def links_of(rows, cols):
+        return coo_matrix(
+            (np.ones(2 * len(rows), dtype=np.float32), (np.r_[rows, cols], np.r_[cols, rows])),
+            shape=(n, n),
+        ).tocsr()
+
+    signature = _signature(matrix)
+    first_rows, first_cols = _linked(matrix, sizes, *_pairs(signature, -np.arange(n)))
+    reach = links_of(first_rows, first_cols) @ weight + weight - 1
+    rows, cols = _pairs(signature, reach)
+    measured = set((first_rows * n + first_cols).tolist())
+    fresh = np.array([r * n + c not in measured for r, c in zip(rows, cols, strict=True)], bool)
+    more_rows, more_cols = _linked(matrix, sizes, rows[fresh], cols[fresh])
+    links = links_of(np.r_[first_rows, more_rows], np.r_[first_cols, more_cols])
+    links.data[:] = 1  # a pair found in both rounds is one link
     # Star groups, never chains: the text linked to the most others (its copies count) leads,
     # and takes every text linked to it that no earlier leader took; then the next.
-    weight = np.array([len(c) for c in copies], dtype=np.float32)
     reach = links @ weight + weight - 1
     taken = np.zeros(n, dtype=bool)
     clusters = []
@@ -306,25 +339,34 @@ def detect(
     tokens = [words(text) for _id, text in rows]
     dismissed = _dismissed_sets(session, round_.id)
     compared: dict[tuple[tuple[str, ...], tuple[str, ...]], Comparison] = {}
+    proposals: list[tuple[SimilarityGroup, list[tuple[int, Comparison]]]] = []
     for positions, template in find_clusters(tokens):
         member_ids = frozenset(ids[p] for p in positions)
         if any(member_ids <= gone for gone in dismissed):
             result.skipped_dismissed += 1
             continue
-        group = SimilarityGroup(round_id=round_.id, template_id=ids[template], created_at=now)
-        session.add(group)
-        session.flush()
-        scores = []
+        comparisons = []
         for position in positions:
             pair = (tuple(tokens[position]), tuple(tokens[template]))
             if pair not in compared:
                 compared[pair] = compare(*pair)
-            comparison = compared[pair]
-            scores.append(comparison.score)
-            session.add(_member(group, ids[position], comparison, added_by=None))
-        group.score = min(scores)
+            comparisons.append((ids[position], compared[pair]))
+        group = SimilarityGroup(
+            round_id=round_.id,
+            template_id=ids[template],
+            created_at=now,
+            score=min(c.score for _id, c in comparisons),
+        )
+        proposals.append((group, comparisons))
         result.proposed += 1
         result.members += len(positions)
+    session.add_all(group for group, _comparisons in proposals)
+    session.flush()  # the groups' ids, in one batch; then their members in another
+    session.add_all(
+        _member(group, observation_id, comparison, added_by=None)
+        for group, comparisons in proposals
+        for observation_id, comparison in comparisons
+    )
     session.flush()
     record(
         session,

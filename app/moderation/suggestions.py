@@ -22,13 +22,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
 from app.core.audit import record
-from app.core.db import utcnow
+from app.core.db import copy_rows, utcnow
 from app.core.i18n import lazy_gettext as _l
 from app.moderation import operations
 from app.moderation.grouping import words
@@ -47,6 +48,9 @@ from app.observations.models import Observation, Point, PointState
 from app.plans.anchors import Target
 from app.plans.models import PlanVersion, PolicyArea, Section
 from app.plans.tree import load_tree
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: What each ambito di policy is about, in the plan's own words (the brief and the PSM).
 AREA_DESCRIPTIONS = {
@@ -80,8 +84,14 @@ AREA_DESCRIPTIONS = {
 KEEP = 3
 #: Below this cosine a section or area is not suggested at all.
 SCORE_MIN = 0.02
-#: Points read per statement in a whole-round pass.
+#: Point ids per statement when given points' old suggestions are deleted.
 _CHUNK = 500
+#: Suggestion rows written at a time, and text rows made dense at a time.
+_INSERT_ROWS = 5_000
+_COLUMNS = [
+    "point_id", "kind", "policy_area", "section_id", "score", "rank", "state", "computed_at"
+]  # fmt: skip
+_DENSE_ROWS = 2_000
 
 _STOPWORDS = frozenset(
     [
@@ -188,12 +198,48 @@ class Scored:
     section: Section | None = None
 
 
+@dataclass(frozen=True)
+class Best:
+    """The best :data:`KEEP` of one kind for each of n texts, best first: ``index`` (n rows of KEEP)
+    into the suggester's sections or areas, -1 where nothing scores :data:`SCORE_MIN`, and
+    ``score`` beside it."""
+
+    index: np.ndarray
+    score: np.ndarray
+
+
+def _best(similarity) -> Best:
+    """Per row of a sparse similarity matrix: its :data:`KEEP` best columns (``argpartition``,
+    then those few sorted, the higher score first, on a tie the lower column)."""
+    import numpy as np
+
+    rows, columns = similarity.shape
+    keep = min(KEEP, columns)
+    index = np.full((rows, KEEP), -1, dtype=np.int64)
+    score = np.zeros((rows, KEEP), dtype=np.float64)
+    for first in range(0, rows, _DENSE_ROWS):  # a block of rows dense at a time
+        dense = similarity[first : first + _DENSE_ROWS].toarray()
+        if keep < columns:
+            top = np.argpartition(-dense, keep - 1, axis=1)[:, :keep]
+        else:
+            top = np.broadcast_to(np.arange(columns), dense.shape).copy()
+        values = np.take_along_axis(dense, top, axis=1)
+        order = np.lexsort((top, -values), axis=1)
+        top = np.take_along_axis(top, order, axis=1)
+        values = np.take_along_axis(values, order, axis=1)
+        below = values < SCORE_MIN
+        top[below], values[below] = -1, 0.0
+        index[first : first + len(dense), :keep] = top
+        score[first : first + len(dense), :keep] = values
+    return Best(index, score)
+
+
 class Suggester:
     """The TF-IDF model of one plan version's sections and policy areas."""
 
     def __init__(self, session: Session, version: PlanVersion):
-        from scipy.sparse import hstack
         from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.preprocessing import normalize
 
         tree = load_tree(session, version)
         self.sections: list[Section] = []
@@ -209,48 +255,42 @@ class Suggester:
                 area_text[node.section.policy_area].append(text)
         self.areas = list(PolicyArea)
         corpus = [_analyse(t) for t in documents + [" ".join(area_text[a]) for a in self.areas]]
-        self._vectorizers = [TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2))]
-        from sklearn.preprocessing import normalize
-
+        self._vectorizer = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2))
         self._normalize = normalize
-        self._hstack = hstack
-        matrix = hstack([v.fit_transform(corpus) for v in self._vectorizers]).tocsr()
-        self._matrix = normalize(matrix)
-        self._sections = self._matrix[: len(self.sections)]
-        self._areas = self._matrix[len(self.sections) :]
+        matrix = normalize(self._vectorizer.fit_transform(corpus).tocsr())
+        self._sections_t = matrix[: len(self.sections)].T.tocsc()
+        self._areas_t = matrix[len(self.sections) :].T.tocsc()
+
+    def best(self, texts: Sequence[str]) -> tuple[Best, Best]:
+        """The best areas and the best sections of each text: every text in one sparse matrix,
+        one product with the areas and one with the sections. A text met twice (the copies of
+        a form letter) is analysed once."""
+        unique: dict[str, int] = {}
+        inverse = [unique.setdefault(t, len(unique)) for t in texts]
+        vectors = self._normalize(self._vectorizer.transform([_analyse(t) for t in unique]))
+        areas, sections = _best(vectors @ self._areas_t), _best(vectors @ self._sections_t)
+        return (
+            Best(areas.index[inverse], areas.score[inverse]),
+            Best(sections.index[inverse], sections.score[inverse]),
+        )
 
     def score(self, texts: Sequence[str]) -> list[list[Scored]]:
-        """For each text: the best sections and areas, each kind best first."""
+        """For each text: the best areas, then the best sections, each kind best first."""
         if not texts:
             return []
-        vectors = self._normalize(
-            self._hstack(
-                [v.transform([_analyse(t) for t in texts]) for v in self._vectorizers]
-            ).tocsr()
-        )
-        by_section = (vectors @ self._sections.T).toarray()
-        by_area = (vectors @ self._areas.T).toarray()
+        areas, sections = self.best(texts)
         result = []
         for row in range(len(texts)):
-            scored = []
-            for index in by_area[row].argsort()[::-1][:KEEP]:
-                if by_area[row][index] >= SCORE_MIN:
-                    scored.append(
-                        Scored(
-                            SuggestionKind.POLICY_AREA,
-                            round(float(by_area[row][index]), 4),
-                            policy_area=self.areas[index],
-                        )
-                    )
-            for index in by_section[row].argsort()[::-1][:KEEP]:
-                if by_section[row][index] >= SCORE_MIN:
-                    scored.append(
-                        Scored(
-                            SuggestionKind.SECTION,
-                            round(float(by_section[row][index]), 4),
-                            section=self.sections[index],
-                        )
-                    )
+            scored = [
+                Scored(SuggestionKind.POLICY_AREA, round(float(v), 4), policy_area=self.areas[i])
+                for i, v in zip(areas.index[row], areas.score[row], strict=True)
+                if i >= 0
+            ]
+            scored += [
+                Scored(SuggestionKind.SECTION, round(float(v), 4), section=self.sections[i])
+                for i, v in zip(sections.index[row], sections.score[row], strict=True)
+                if i >= 0
+            ]
             result.append(scored)
         return result
 
@@ -259,6 +299,42 @@ def point_text(summary: str | None, body: str, start: int | None, end: int | Non
     """What a point says: its summary and its excerpt (the whole observation without either)."""
     excerpt = body[start:end] if start is not None else None
     return " ".join(part for part in (summary, excerpt) if part) or body
+
+
+def _store(
+    session: Session, ids: Sequence[int], texts: Sequence[str], suggester: Suggester, now: datetime
+) -> int:
+    """Insert the open suggestions of the points (their old open ones already deleted), as
+    plain rows: ``COPY`` on PostgreSQL, one executemany per :data:`_INSERT_ROWS` on SQLite."""
+    if not ids:
+        return 0
+    areas, sections = suggester.best(texts)
+    table = Suggestion.__table__
+    connection = session.connection()
+    computed_at = table.c.computed_at.type.bind_processor(connection.dialect)(now)
+    kinds = (
+        (SuggestionKind.POLICY_AREA.value, areas, [(a.value, None) for a in suggester.areas]),
+        (SuggestionKind.SECTION.value, sections, [(None, s.id) for s in suggester.sections]),
+    )
+    open_ = SuggestionState.OPEN.value
+    rows: list[tuple] = []
+    stored = 0
+    for row, point_id in enumerate(ids):
+        for kind, best, targets in kinds:
+            for rank, (index, score) in enumerate(
+                zip(best.index[row].tolist(), best.score[row].tolist(), strict=True), start=1
+            ):
+                if index < 0:
+                    break
+                area, section_id = targets[index]
+                rows.append(
+                    (point_id, kind, area, section_id, round(score, 4), rank, open_, computed_at)
+                )
+        if len(rows) >= _INSERT_ROWS or row == len(ids) - 1:
+            copy_rows(connection, table, _COLUMNS, rows)
+            stored += len(rows)
+            rows = []
+    return stored
 
 
 def suggest(
@@ -270,7 +346,6 @@ def suggest(
 ) -> int:
     """Compute afresh the suggestions of the points (point id → text); accepted and dismissed
     ones stay, as the record of what a moderator did. Returns how many were stored."""
-    now = now or utcnow()
     ids = list(texts)
     for start in range(0, len(ids), _CHUNK):
         session.execute(
@@ -279,31 +354,22 @@ def suggest(
                 Suggestion.state == SuggestionState.OPEN,
             )
         )
-    rows = []
-    for point_id, scored in zip(ids, suggester.score(list(texts.values())), strict=True):
-        ranks = {SuggestionKind.POLICY_AREA: 0, SuggestionKind.SECTION: 0}
-        for item in scored:
-            ranks[item.kind] += 1
-            rows.append(
-                {
-                    "point_id": point_id,
-                    "kind": item.kind,
-                    "policy_area": item.policy_area,
-                    "section_id": item.section.id if item.section is not None else None,
-                    "score": item.score,
-                    "rank": ranks[item.kind],
-                    "state": SuggestionState.OPEN,
-                    "computed_at": now,
-                }
-            )
-    if rows:  # Core's executemany: one statement per batch, not per row
-        session.execute(insert(Suggestion.__table__), rows)
-    return len(rows)
+    return _store(session, ids, list(texts.values()), suggester, now or utcnow())
+
+
+def _round_points(round_) -> list:
+    """Which points a round's pass covers: the active points of its registered observations."""
+    return [
+        Observation.round_id == round_.id,
+        Observation.protocol_number.is_not(None),
+        Point.state == PointState.ACTIVE,
+    ]
 
 
 def suggest_round(session: Session, round_, *, actor: User | None) -> int:
-    """Suggestions for every active point of the round's registered observations (read as
-    plain columns, a chunk of points at a time)."""
+    """Suggestions for every active point of the round's registered observations: their open
+    suggestions deleted in one statement, every text scored at once, the rows inserted in
+    batches. ``flask moderation suggest ROUND_ID`` runs it outside a request."""
     if actor is not None and not can_moderate(actor, round_):
         raise ModerationError(_l("You may not do this in this round."))
     suggester = Suggester(session, round_.version)
@@ -312,24 +378,26 @@ def suggest_round(session: Session, round_, *, actor: User | None) -> int:
             Point.id, Point.summary, Point.excerpt_start, Point.excerpt_end, Observation.body_text
         )
         .join(Observation, Observation.id == Point.observation_id)
-        .where(
-            Observation.round_id == round_.id,
-            Observation.protocol_number.is_not(None),
-            Point.state == PointState.ACTIVE,
-        )
+        .where(*_round_points(round_))
         .order_by(Point.id)
     ).all()
-    stored = 0
-    for start in range(0, len(rows), _CHUNK):
-        chunk = rows[start : start + _CHUNK]
-        stored += suggest(
-            session,
-            {
-                r.id: point_text(r.summary, r.body_text or "", r.excerpt_start, r.excerpt_end)
-                for r in chunk
-            },
-            suggester,
+    session.execute(
+        delete(Suggestion).where(
+            Suggestion.state == SuggestionState.OPEN,
+            Suggestion.point_id.in_(
+                select(Point.id)
+                .join(Observation, Observation.id == Point.observation_id)
+                .where(*_round_points(round_))
+            ),
         )
+    )
+    stored = _store(
+        session,
+        [r.id for r in rows],
+        [point_text(r.summary, r.body_text or "", r.excerpt_start, r.excerpt_end) for r in rows],
+        suggester,
+        utcnow(),
+    )
     session.flush()
     record(
         session,

@@ -146,3 +146,40 @@ def build(
         )
     ctx.manifest["timings"] = timings
     return ctx.manifest
+
+
+def seeded(session: Session) -> dict[str, Any]:
+    """What a benchmark needs of a database that :func:`build` seeded earlier (its manifest
+    not at hand): the round with the most registered observations, their count, their points'
+    and the section they are most often anchored to."""
+    from app.observations.models import Observation, Point
+    from app.plans.models import Section
+
+    registered = Observation.protocol_number.is_not(None)
+    round_id, observations = session.execute(
+        select(Observation.round_id, func.count())
+        .where(registered)
+        .group_by(Observation.round_id)
+        .order_by(func.count().desc())
+        .limit(1)
+    ).one()
+    points = session.scalar(
+        select(func.count())
+        .select_from(Point)
+        .join(Observation, Observation.id == Point.observation_id)
+        .where(Observation.round_id == round_id, registered)
+    )
+    section_key = session.scalar(
+        select(Section.key)
+        .join(Observation, Observation.section_id == Section.id)
+        .where(Observation.round_id == round_id, registered)
+        .group_by(Section.key)
+        .order_by(func.count().desc(), Section.key)
+        .limit(1)
+    )
+    return {
+        "round_id": round_id,
+        "observations": observations,
+        "points": points,
+        "round_section_key": section_key,
+    }

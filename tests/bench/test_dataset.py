@@ -227,3 +227,15 @@ def test_every_benchmarked_page_answers_as_expected(app, db, tmp_path):
                 re.search(r"[A-Z0-9]+-\d{4}", response.get_data(as_text=True)).group(0)
             )
             assert code in response.get_data(as_text=True)
+
+
+def test_a_database_seeded_earlier_is_found_again(db, seeded):
+    """What bench/grouping.py and bench/moderation_queue.py --seeded read instead of the
+    manifest: the same round, counts and busiest section."""
+    from bench.dataset import seeded as found
+
+    again = found(db.session)
+    assert again["round_id"] == seeded["round_id"]
+    assert again["observations"] == seeded["observations"]
+    assert again["points"] == seeded["points"]
+    assert again["round_section_key"] == seeded["round_section_key"]

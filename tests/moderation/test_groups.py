@@ -219,6 +219,28 @@ def test_clusters_of_ten_thousand_are_quick():
     assert time.perf_counter() - started < 60
 
 
+def test_every_variant_like_the_letter_is_grouped_with_it():
+    """A campaign whose variants are each like the letter (three words changed in a place of
+    their own, a closing passage of their own) but not like one another, the variants sent
+    before the letter's copies: every variant is grouped around the letter, not only those
+    that happened to meet it first in a MinHash bucket."""
+    letter = [f"parola{i}" for i in range(60)]
+    variants = []
+    for number in range(20):
+        variant = list(letter)
+        place = (number * 3) % 55
+        variant[place : place + 3] = [f"cambio{number}x{i}" for i in range(3)]
+        variants.append(variant + [f"aggiunta{number}x{i}" for i in range(25)])
+    for one in variants[:3]:  # like the letter, not like one another (the threshold between)
+        assert grouping.compare(one, letter).score >= grouping.LINK_SIMILARITY
+        assert grouping.compare(one, variants[5]).score < grouping.LINK_SIMILARITY
+    unrelated = [[f"altro{n}x{i}" for i in range(40)] for n in range(30)]
+    documents = variants + [letter] * 10 + unrelated
+    [(members, template)] = grouping.find_clusters(documents)
+    assert members == list(range(30))
+    assert documents[template] == letter
+
+
 # Pages ---------------------------------------------------------------------------------------
 
 

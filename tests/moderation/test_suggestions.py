@@ -218,3 +218,48 @@ def test_how_often_the_top_suggestion_is_right(db, demo_version):
         f"top area right {result.area_top1}/{result.points}, "
         f"top section right {result.section_top1}/{result.points}"
     )
+
+
+def test_scoring_many_texts_at_once_is_scoring_each_alone(db, demo_version, monkeypatch):
+    """The whole-round pass scores every point in one matrix (copies of a text once, a few rows
+    made dense at a time): each point gets what it would get alone."""
+    monkeypatch.setattr(suggestions, "_DENSE_ROWS", 7)
+    suggester = suggestions.Suggester(db.session, demo_version)
+    texts = [text for text, _area, _section in labelled_sample()]
+    alone = [suggester.score([text])[0] for text in texts]
+    together = suggester.score([*texts, *texts[:5]])
+    assert together == [*alone, *alone[:5]]
+    assert all(
+        [s.score for s in scored if s.kind is kind]
+        == sorted((s.score for s in scored if s.kind is kind), reverse=True)
+        for scored in alone
+        for kind in SuggestionKind
+    )
+    assert all(
+        sum(s.kind is kind for s in scored) <= suggestions.KEEP
+        for scored in alone
+        for kind in SuggestionKind
+    )
+
+
+def test_the_suggestion_pass_runs_from_the_command_line(
+    app, db, demo_version, make_round, registered
+):
+    round_ = make_round(version=demo_version)
+    [observation] = registered(round_=round_, body_html=f"<p>{MOBILITY}</p>")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["moderation", "suggest", str(round_.id)])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    point = db.session.scalar(select(Point).where(Point.observation_id == observation.id))
+    areas = _open(db, point, SuggestionKind.POLICY_AREA)
+    assert areas and areas[0].policy_area is PolicyArea.VELOCE
+    assert f"{len(suggestions.open_suggestions(db.session, [point.id])[point.id])} suggestions" in (
+        result.output
+    )
+    entry = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "suggestion.computed")
+    ).one()
+    assert entry.actor_id is None and entry.details["points"] == 1
+    unknown = runner.invoke(args=["moderation", "suggest", "999999"])
+    assert unknown.exit_code != 0 and "999999" in unknown.output
