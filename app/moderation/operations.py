@@ -5,6 +5,7 @@ means the caller rolls back, so nothing is half done.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -127,39 +128,58 @@ def _move(
     reason: str | None,
     now: datetime,
 ) -> TriageTransition:
-    """The transition itself, once permission and lock are checked (bulk actions share it)."""
-    observation = triage.observation
-    if observation.state is not ObservationState.SUBMITTED:
-        raise ModerationError(
-            _l("%(code)s was withdrawn by its author.", code=observation.protocol_code)
-        )
+    """The transition itself, once permission and lock are checked."""
+    return move_many(session, [triage], action, actor=actor, reason=reason, now=now)[0]
+
+
+def move_many(
+    session: Session,
+    triages: Iterable[Triage],
+    action: str,
+    *,
+    actor: User,
+    reason: str | None,
+    now: datetime,
+) -> list[TriageTransition]:
+    """The same transition on many observations (bulk actions share it), in statements
+    bounded whatever their number: one flush writes the triages and their transitions, then
+    each transition is recorded in the audit trail as a single one would be."""
     given = clean_reason(reason) if action == "reject" else None
-    before, after = triage.move(action)
-    triage.reason = given
-    triage.changed_at = now
-    triage.changed_by_id = actor.id
-    step = TriageTransition(
-        observation_id=observation.id,
-        action=action,
-        from_state=before,
-        to_state=after,
-        actor_id=actor.id,
-        occurred_at=now,
-        reason=given,
-    )
-    session.add(step)
+    moves = []
+    for triage in triages:
+        observation = triage.observation
+        if observation.state is not ObservationState.SUBMITTED:
+            raise ModerationError(
+                _l("%(code)s was withdrawn by its author.", code=observation.protocol_code)
+            )
+        before, after = triage.move(action)
+        triage.reason = given
+        triage.changed_at = now
+        triage.changed_by_id = actor.id
+        step = TriageTransition(
+            observation_id=observation.id,
+            action=action,
+            from_state=before,
+            to_state=after,
+            actor_id=actor.id,
+            occurred_at=now,
+            reason=given,
+        )
+        session.add(step)
+        moves.append((observation, step, before, after))
     flush_guarded(session)
-    record(
-        session,
-        f"triage.{action}",
-        actor=actor,
-        obj=observation,
-        round_id=observation.round_id,
-        from_state=before.value,
-        to_state=after.value,
-        transition_id=step.id,
-    )
-    return step
+    for observation, step, before, after in moves:
+        record(
+            session,
+            f"triage.{action}",
+            actor=actor,
+            obj=observation,
+            round_id=observation.round_id,
+            from_state=before.value,
+            to_state=after.value,
+            transition_id=step.id,
+        )
+    return [step for _observation, step, _before, _after in moves]
 
 
 def reindex(session: Session, *, commit, batch: int = 200) -> dict:
