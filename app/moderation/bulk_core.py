@@ -68,15 +68,20 @@ class BulkPlan:
         return self.seen_fingerprint is not None and self.seen_fingerprint != self.fingerprint
 
     @property
-    def can_apply(self) -> bool:
+    def can_confirm(self) -> bool:
+        """Nothing stands in the way of the set found now (a page shows it, with its
+        fingerprint, to be confirmed)."""
         return (
             not self.stale
             and not self.blocked
             and not self.missing
-            and not self.moved
             and (self.expected is None or self.expected == self.found)
             and bool(self.to_change)
         )
+
+    @property
+    def can_apply(self) -> bool:
+        return self.can_confirm and not self.moved
 
 
 def check_actor(actor: User, round_: Round, action: str, actions: Iterable[str], what) -> None:
