@@ -175,9 +175,7 @@ def _apply(session, plan, found, tag, actor, reason, now) -> None:
             )
         )
     if plan.action in ("tag", "untag"):
-        for i in ids:
-            triages[i].changed_at = now
-        operations.flush_guarded(session)
+        operations.touch_many(session, triages.values(), now=now)
     else:
         operations.move_many(
             session, [triages[i] for i in ids], plan.action, actor=actor, reason=reason, now=now

@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from sqlalchemy import tuple_, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.accounts.models import User
@@ -78,6 +80,30 @@ def flush_guarded(session: Session) -> None:
         session.flush()
     except StaleDataError:
         raise Conflict(CHANGED_MEANWHILE) from None
+
+
+def touch_many(session: Session, triages: Iterable[Triage], *, now: datetime) -> None:
+    """Say that these observations changed (their tags or points did): one UPDATE whatever
+    their number, which moves each lock on from the version read; a row another transaction
+    changed in between is not matched, and that is a :class:`Conflict` (the caller rolls back)."""
+    triages = list(triages)
+    if not triages:
+        return
+    result = session.execute(
+        update(Triage)
+        .where(
+            tuple_(Triage.observation_id, Triage.lock_version).in_(
+                [(t.observation_id, t.lock_version) for t in triages]
+            )
+        )
+        .values(changed_at=now, lock_version=Triage.lock_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != len(triages):
+        raise Conflict(CHANGED_MEANWHILE)
+    for triage in triages:  # what the row now holds, without reading it again
+        set_committed_value(triage, "lock_version", triage.lock_version + 1)
+        set_committed_value(triage, "changed_at", now)
 
 
 def transition(

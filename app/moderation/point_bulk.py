@@ -200,9 +200,7 @@ def _apply(session, plan, points, tag, wanted, actor, now) -> None:
             )
         )
     touched = {points[i][1].observation_id: points[i][1] for i in ids}
-    for triage in touched.values():
-        triage.changed_at = now
-    operations.flush_guarded(session)
+    operations.touch_many(session, touched.values(), now=now)
     record(
         session,
         f"point.bulk_{plan.action}",
