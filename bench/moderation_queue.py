@@ -1,5 +1,6 @@
 """The moderation queue of a round with 10,000 observations (server time and SQL statements,
-unfiltered, filtered and searched), and a bulk tag of 1,000 observations.
+unfiltered, filtered and searched), a bulk tag of 1,000 observations, and a bulk tag of every
+point of the observations a search finds (1,000 points).
 
     .venv/bin/python bench/moderation_queue.py [--observations 10000] [--db sqlite|postgresql]
 
@@ -48,6 +49,16 @@ def prepare(app, round_id: int) -> None:
             ),
             {"r": round_id},
         )
+        db.session.execute(
+            text(
+                "INSERT INTO points (observation_id, number, target, excerpt_start, excerpt_end,"
+                " state, created_at, updated_at, lock_version)"
+                " SELECT id, 1, 'plan', 0, length(body_text), 'active', submitted_at,"
+                " submitted_at, 1 FROM observations WHERE round_id = :r AND NOT EXISTS"
+                " (SELECT 1 FROM points WHERE points.observation_id = observations.id)"
+            ),
+            {"r": round_id},
+        )
         create_user(
             db.session,
             email="mod@bench.example",
@@ -58,6 +69,9 @@ def prepare(app, round_id: int) -> None:
             send_welcome=False,
         )
         db.session.commit()
+        if db.engine.dialect.name == "postgresql":  # statistics, as autovacuum would gather
+            db.session.execute(text("ANALYZE"))
+            db.session.commit()
 
 
 def measure(app, path: str, repeat: int) -> tuple[float, int]:
@@ -131,6 +145,46 @@ def bulk_tag(app, round_id: int, count: int) -> tuple[float, float]:
         return times[0], times[1]
 
 
+def bulk_tag_points(app, round_id: int) -> tuple[float, float, int]:
+    """Tag every point of the observations a search finds (preview, then apply with the
+    preview's fingerprint), as the queue's form for points does."""
+    from sqlalchemy import select
+    from werkzeug.datastructures import MultiDict
+
+    from app.accounts.models import User
+    from app.core.db import utcnow
+    from app.extensions import db
+    from app.moderation import point_bulk, tags
+    from app.moderation.queries import QueueFilter
+    from app.rounds.models import Round
+
+    with app.app_context():
+        actor = db.session.scalar(select(User).where(User.email == "mod@bench.example"))
+        theme = tags.create_theme(db.session, name="Ciclabili", colour="teal", actor=actor)
+        db.session.commit()
+        chosen, _problems = QueueFilter.from_args(MultiDict({"q": "mobilità"}))
+        round_ = db.session.get(Round, round_id)
+        shown_at, fingerprint, times = utcnow(), None, []
+        for apply in (False, True):
+            started = time.perf_counter()
+            plan = point_bulk.plan_point_bulk(
+                db.session,
+                round_,
+                action="tag",
+                actor=actor,
+                chosen=chosen,
+                shown_at=shown_at,
+                fingerprint=fingerprint,
+                tag_id=theme.id,
+                apply=apply,
+            )
+            db.session.commit()
+            times.append(time.perf_counter() - started)
+            fingerprint = plan.fingerprint
+        assert plan.applied
+        return times[0], times[1], len(plan.to_change)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
@@ -157,6 +211,11 @@ def main() -> None:
         preview, applied = bulk_tag(app, round_id, 1_000)
         print(
             f"  bulk tag of 1,000: preview {preview * 1000:.0f} ms, apply {applied * 1000:.0f} ms"
+        )
+        preview, applied, points = bulk_tag_points(app, round_id)
+        print(
+            f"  bulk tag of every point of a search ({points:,} points): preview"
+            f" {preview * 1000:.0f} ms, apply {applied * 1000:.0f} ms"
         )
     finally:
         database.drop()

@@ -75,7 +75,7 @@ def plan_bulk(
         reason = operations.clean_reason(reason)
     plan = BulkPlan(action=action)
     query = (
-        select(Triage, Observation)
+        select(Triage, Observation.protocol_code, Observation.state)
         .join(Observation, Observation.id == Triage.observation_id)
         .where(Observation.round_id == round_.id)
         .order_by(Triage.observation_id)
@@ -111,14 +111,14 @@ def plan_bulk(
                 )
             )
         )
-    found = {triage.observation_id: (triage, observation) for triage, observation in rows}
+    found = {row.Triage.observation_id: row for row in rows}
 
     def verdict(item: Item):
-        triage, observation = found[item.id]
+        triage, _code, observation_state = found[item.id]
         if action in ("tag", "untag"):
             return KEEP if (item.id in tagged) == (action == "tag") else CHANGE
         allowed, target = TRANSITIONS[action]
-        if observation.state is not ObservationState.SUBMITTED:
+        if observation_state is not ObservationState.SUBMITTED:
             return _l("withdrawn by its author")
         if triage.state is target and (action != "reject" or triage.reason == reason):
             return KEEP
@@ -127,10 +127,8 @@ def plan_bulk(
         return CHANGE
 
     items = [
-        Item(
-            triage.observation_id, observation.protocol_code, triage.lock_version, triage.changed_at
-        )
-        for triage, observation in rows
+        Item(triage.observation_id, protocol_code, triage.lock_version, triage.changed_at)
+        for triage, protocol_code, _state in rows
     ]
     return bulk_core.settle(
         plan,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import tuple_, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -171,6 +171,10 @@ def move_many(
     bounded whatever their number: one flush writes the triages and their transitions, then
     each transition is recorded in the audit trail as a single one would be."""
     given = clean_reason(reason) if action == "reject" else None
+    triages = list(triages)
+    unread = [t.observation_id for t in triages if "observation" not in t.__dict__]
+    if unread:  # their observations, in one statement (else one each, below)
+        session.scalars(select(Observation).where(Observation.id.in_(unread))).all()
     moves = []
     for triage in triages:
         observation = triage.observation
@@ -211,8 +215,6 @@ def move_many(
 def reindex(session: Session, *, commit, batch: int = 200) -> dict:
     """Bring every registered observation's search document up to date (after an upgrade:
     attachments registered before search existed are read now, once). Commits per batch."""
-    from sqlalchemy import select
-
     counts = {"observations": 0, "attachments": 0}
     last = 0
     while True:

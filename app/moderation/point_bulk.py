@@ -92,7 +92,15 @@ def plan_point_bulk(
             Point.state == PointState.ACTIVE,
         )
     rows = session.execute(
-        select(Point, Triage)
+        select(
+            Point.id,
+            Point.number,
+            Point.state,
+            Observation.protocol_code,
+            Observation.state.label("observation_state"),
+            Triage,
+        )
+        .select_from(Point)
         .join(Observation, Observation.id == Point.observation_id)
         .join(Triage, Triage.observation_id == Point.observation_id)
         .where(Point.id.in_(scope), Observation.round_id == round_.id)
@@ -119,13 +127,14 @@ def plan_point_bulk(
             )
         ):
             given.setdefault(point_id, set()).add(editor_id)
-    points = {point.id: (point, triage) for point, triage in rows}
+    points = {row.id: row for row in rows}
 
     def verdict(item: Item):
-        point, triage = points[item.id]
+        point = points[item.id]
+        triage = point.Triage
         if point.state is not PointState.ACTIVE:
             return _l("retired")
-        if point.observation.state is not ObservationState.SUBMITTED:
+        if point.observation_state is not ObservationState.SUBMITTED:
             return _l("withdrawn by its author")
         if action == "assign" and triage.state not in (
             TriageState.ADMISSIBLE,
@@ -141,8 +150,13 @@ def plan_point_bulk(
         return KEEP if done else CHANGE
 
     items = [
-        Item(point.id, point.label, triage.lock_version, triage.changed_at)
-        for point, triage in rows
+        Item(
+            row.id,
+            Point.label_of(row.protocol_code, row.number),
+            row.Triage.lock_version,
+            row.Triage.changed_at,
+        )
+        for row in rows
     ]
     return bulk_core.settle(
         plan,
@@ -199,7 +213,7 @@ def _apply(session, plan, points, tag, wanted, actor, now) -> None:
                 PointAssignment.point_id.in_(ids), PointAssignment.editor_id.in_(wanted)
             )
         )
-    touched = {points[i][1].observation_id: points[i][1] for i in ids}
+    touched = {points[i].Triage.observation_id: points[i].Triage for i in ids}
     operations.touch_many(session, touched.values(), now=now)
     record(
         session,
