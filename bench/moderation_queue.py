@@ -104,20 +104,41 @@ def measure(app, path: str, repeat: int) -> tuple[float, int]:
     return statistics.median(times), max(statements)
 
 
-def bulk_tag(app, round_id: int, count: int) -> tuple[float, float]:
+def preview_then_apply(app, name: str, plan_call):
+    """Time ``plan_call(session, actor, tag_id, apply, fingerprint)``: a preview, then the
+    confirmation carrying the preview's fingerprint (committed each, as a request would)."""
     from sqlalchemy import select
 
     from app.accounts.models import User
     from app.extensions import db
-    from app.moderation import bulk, tags
+    from app.moderation import tags
+
+    with app.app_context():
+        actor = db.session.scalar(select(User).where(User.email == "mod@bench.example"))
+        theme = tags.create_theme(db.session, name=name, colour="blue", actor=actor)
+        db.session.commit()
+        fingerprint, times = None, []
+        for apply in (False, True):
+            started = time.perf_counter()
+            plan = plan_call(db.session, actor, theme.id, apply, fingerprint)
+            db.session.commit()
+            times.append(time.perf_counter() - started)
+            fingerprint = plan.fingerprint
+        assert plan.applied
+        return times[0], times[1], len(plan.to_change)
+
+
+def bulk_tag(app, round_id: int, count: int) -> tuple[float, float, int]:
+    """Tag ``count`` ticked observations."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.moderation import bulk
     from app.moderation.models import Triage
     from app.observations.models import Observation
     from app.rounds.models import Round
 
     with app.app_context():
-        actor = db.session.scalar(select(User).where(User.email == "mod@bench.example"))
-        theme = tags.create_theme(db.session, name="Mobilità", colour="blue", actor=actor)
-        db.session.commit()
         selection = dict(
             db.session.execute(
                 select(Triage.observation_id, Triage.lock_version)
@@ -126,63 +147,49 @@ def bulk_tag(app, round_id: int, count: int) -> tuple[float, float]:
                 .limit(count)
             ).all()
         )
-        round_ = db.session.get(Round, round_id)
-        times = []
-        for apply in (False, True):
-            started = time.perf_counter()
-            plan = bulk.plan_bulk(
-                db.session,
-                round_,
-                action="tag",
-                actor=actor,
-                selection=selection,
-                tag_id=theme.id,
-                apply=apply,
-            )
-            db.session.commit()
-            times.append(time.perf_counter() - started)
-        assert plan.applied and len(plan.to_change) == count
-        return times[0], times[1]
+    return preview_then_apply(
+        app,
+        "Mobilità",
+        lambda session, actor, tag_id, apply, fingerprint: bulk.plan_bulk(
+            session,
+            session.get(Round, round_id),
+            action="tag",
+            actor=actor,
+            selection=selection,
+            tag_id=tag_id,
+            fingerprint=fingerprint,
+            apply=apply,
+        ),
+    )
 
 
 def bulk_tag_points(app, round_id: int) -> tuple[float, float, int]:
-    """Tag every point of the observations a search finds (preview, then apply with the
-    preview's fingerprint), as the queue's form for points does."""
-    from sqlalchemy import select
+    """Tag every point of the observations a search finds, as the queue's form for points
+    does."""
     from werkzeug.datastructures import MultiDict
 
-    from app.accounts.models import User
     from app.core.db import utcnow
-    from app.extensions import db
-    from app.moderation import point_bulk, tags
+    from app.moderation import point_bulk
     from app.moderation.queries import QueueFilter
     from app.rounds.models import Round
 
-    with app.app_context():
-        actor = db.session.scalar(select(User).where(User.email == "mod@bench.example"))
-        theme = tags.create_theme(db.session, name="Ciclabili", colour="teal", actor=actor)
-        db.session.commit()
-        chosen, _problems = QueueFilter.from_args(MultiDict({"q": "mobilità"}))
-        round_ = db.session.get(Round, round_id)
-        shown_at, fingerprint, times = utcnow(), None, []
-        for apply in (False, True):
-            started = time.perf_counter()
-            plan = point_bulk.plan_point_bulk(
-                db.session,
-                round_,
-                action="tag",
-                actor=actor,
-                chosen=chosen,
-                shown_at=shown_at,
-                fingerprint=fingerprint,
-                tag_id=theme.id,
-                apply=apply,
-            )
-            db.session.commit()
-            times.append(time.perf_counter() - started)
-            fingerprint = plan.fingerprint
-        assert plan.applied
-        return times[0], times[1], len(plan.to_change)
+    chosen, _problems = QueueFilter.from_args(MultiDict({"q": "mobilità"}))
+    shown_at = utcnow()
+    return preview_then_apply(
+        app,
+        "Ciclabili",
+        lambda session, actor, tag_id, apply, fingerprint: point_bulk.plan_point_bulk(
+            session,
+            session.get(Round, round_id),
+            action="tag",
+            actor=actor,
+            chosen=chosen,
+            shown_at=shown_at,
+            fingerprint=fingerprint,
+            tag_id=tag_id,
+            apply=apply,
+        ),
+    )
 
 
 def main() -> None:
@@ -208,7 +215,7 @@ def main() -> None:
         ]:
             seconds, statements = measure(app, base + query, args.repeat)
             print(f"  {label}: median {seconds * 1000:.0f} ms, {statements} SQL statements")
-        preview, applied = bulk_tag(app, round_id, 1_000)
+        preview, applied, _count = bulk_tag(app, round_id, 1_000)
         print(
             f"  bulk tag of 1,000: preview {preview * 1000:.0f} ms, apply {applied * 1000:.0f} ms"
         )
