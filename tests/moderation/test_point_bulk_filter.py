@@ -319,3 +319,22 @@ def test_who_acts_on_every_point_of_a_filter(db, client, registered, moderator, 
     allowed = role in (Role.ADMIN, Role.MODERATOR)
     assert response.status_code == (200 if allowed else 403)
     assert db.session.scalar(select(func.count()).select_from(PointTag)) == 0
+
+
+def test_beyond_the_maximum_the_page_says_so(db, client, registered, moderator, monkeypatch):
+    observations, _made = _admitted(db, registered, moderator, 1)
+    theme = tags.create_theme(db.session, name="Zone 30", colour="blue", actor=None)
+    db.session.commit()
+    monkeypatch.setattr(point_bulk, "POINTS_MAX", 2)
+    login(client, moderator)
+    data = _queue_form(client, observations[0].round, theme)
+    assert "Al massimo 2 punti alla volta." in client.get(
+        f"/moderation/rounds/{observations[0].round_id}/queue"
+    ).get_data(as_text=True)
+    response = client.post(
+        f"/moderation/rounds/{observations[0].round_id}/points/bulk",
+        data={**data, "confirm": "yes"},
+        follow_redirects=True,
+    )
+    assert "Al massimo 2 punti alla volta: restringi il filtro." in response.get_data(as_text=True)
+    assert _tagged(db, theme) == set()
