@@ -1,5 +1,6 @@
 """The moderation queue of a round with 10,000 observations (server time and SQL statements,
-unfiltered, filtered and searched), and a bulk tag of 1,000 observations.
+unfiltered, filtered and searched), a bulk tag of 1,000 observations, and a bulk tag of every
+point of the observations a search finds (1,000 points).
 
     .venv/bin/python bench/moderation_queue.py [--observations 10000] [--db sqlite|postgresql]
     .venv/bin/python bench/moderation_queue.py --dataset large [--db sqlite|postgresql]
@@ -167,20 +168,41 @@ def measure(app, path: str, repeat: int, email: str, password: str) -> tuple[flo
     return statistics.median(times), statistics.median(cpu), max(statements)
 
 
-def bulk_tag(app, round_id: int, count: int, email: str) -> tuple[float, float]:
+def preview_then_apply(app, name: str, plan_call, email: str):
+    """Time ``plan_call(session, actor, tag_id, apply, fingerprint)``: a preview, then the
+    confirmation carrying the preview's fingerprint (committed each, as a request would)."""
     from sqlalchemy import select
 
     from app.accounts.models import User
     from app.extensions import db
-    from app.moderation import bulk, tags
+    from app.moderation import tags
+
+    with app.app_context():
+        actor = db.session.scalar(select(User).where(User.email == email))
+        theme = tags.create_theme(db.session, name=name, colour="blue", actor=actor)
+        db.session.commit()
+        fingerprint, times = None, []
+        for apply in (False, True):
+            started = time.perf_counter()
+            plan = plan_call(db.session, actor, theme.id, apply, fingerprint)
+            db.session.commit()
+            times.append(time.perf_counter() - started)
+            fingerprint = plan.fingerprint
+        assert plan.applied
+        return times[0], times[1], len(plan.to_change)
+
+
+def bulk_tag(app, round_id: int, count: int, email: str) -> tuple[float, float, int]:
+    """Tag ``count`` ticked observations."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.moderation import bulk
     from app.moderation.models import Triage
     from app.observations.models import Observation
     from app.rounds.models import Round
 
     with app.app_context():
-        actor = db.session.scalar(select(User).where(User.email == email))
-        theme = tags.create_theme(db.session, name="Mobilità", colour="blue", actor=actor)
-        db.session.commit()
         selection = dict(
             db.session.execute(
                 select(Triage.observation_id, Triage.lock_version)
@@ -189,23 +211,51 @@ def bulk_tag(app, round_id: int, count: int, email: str) -> tuple[float, float]:
                 .limit(count)
             ).all()
         )
-        round_ = db.session.get(Round, round_id)
-        times = []
-        for apply in (False, True):
-            started = time.perf_counter()
-            plan = bulk.plan_bulk(
-                db.session,
-                round_,
-                action="tag",
-                actor=actor,
-                selection=selection,
-                tag_id=theme.id,
-                apply=apply,
-            )
-            db.session.commit()
-            times.append(time.perf_counter() - started)
-        assert plan.applied and len(plan.to_change) == count
-        return times[0], times[1]
+    return preview_then_apply(
+        app,
+        "Mobilità",
+        lambda session, actor, tag_id, apply, fingerprint: bulk.plan_bulk(
+            session,
+            session.get(Round, round_id),
+            action="tag",
+            actor=actor,
+            selection=selection,
+            tag_id=tag_id,
+            fingerprint=fingerprint,
+            apply=apply,
+        ),
+        email,
+    )
+
+
+def bulk_tag_points(app, round_id: int, email: str) -> tuple[float, float, int]:
+    """Tag every point of the observations a search finds, as the queue's form for points
+    does."""
+    from werkzeug.datastructures import MultiDict
+
+    from app.core.db import utcnow
+    from app.moderation import point_bulk
+    from app.moderation.queries import QueueFilter
+    from app.rounds.models import Round
+
+    chosen, _problems = QueueFilter.from_args(MultiDict({"q": "mobilità"}))
+    shown_at = utcnow()
+    return preview_then_apply(
+        app,
+        "Ciclabili",
+        lambda session, actor, tag_id, apply, fingerprint: point_bulk.plan_point_bulk(
+            session,
+            session.get(Round, round_id),
+            action="tag",
+            actor=actor,
+            chosen=chosen,
+            shown_at=shown_at,
+            fingerprint=fingerprint,
+            tag_id=tag_id,
+            apply=apply,
+        ),
+        email,
+    )
 
 
 def main() -> None:
@@ -256,9 +306,14 @@ def main() -> None:
                 f"  {name}: median {seconds * 1000:.0f} ms (this process's CPU "
                 f"{cpu * 1000:.0f} ms), {statements} SQL statements"
             )
-        preview, applied = bulk_tag(app, round_id, 1_000, email)
+        preview, applied, _count = bulk_tag(app, round_id, 1_000, email)
         print(
             f"  bulk tag of 1,000: preview {preview * 1000:.0f} ms, apply {applied * 1000:.0f} ms"
+        )
+        preview, applied, points = bulk_tag_points(app, round_id, email)
+        print(
+            f"  bulk tag of every point of a search ({points:,} points): preview"
+            f" {preview * 1000:.0f} ms, apply {applied * 1000:.0f} ms"
         )
     finally:
         database.drop()

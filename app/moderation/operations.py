@@ -5,9 +5,12 @@ means the caller rolls back, so nothing is half done.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.accounts.models import User
@@ -77,6 +80,30 @@ def flush_guarded(session: Session) -> None:
         session.flush()
     except StaleDataError:
         raise Conflict(CHANGED_MEANWHILE) from None
+
+
+def touch_many(session: Session, triages: Iterable[Triage], *, now: datetime) -> None:
+    """Say that these observations changed (their tags or points did): one UPDATE whatever
+    their number, which moves each lock on from the version read; a row another transaction
+    changed in between is not matched, and that is a :class:`Conflict` (the caller rolls back)."""
+    triages = list(triages)
+    if not triages:
+        return
+    result = session.execute(
+        update(Triage)
+        .where(
+            tuple_(Triage.observation_id, Triage.lock_version).in_(
+                [(t.observation_id, t.lock_version) for t in triages]
+            )
+        )
+        .values(changed_at=now, lock_version=Triage.lock_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != len(triages):
+        raise Conflict(CHANGED_MEANWHILE)
+    for triage in triages:  # what the row now holds, without reading it again
+        set_committed_value(triage, "lock_version", triage.lock_version + 1)
+        set_committed_value(triage, "changed_at", now)
 
 
 def transition(
@@ -165,15 +192,36 @@ def _move(
     reason: str | None,
     now: datetime,
 ) -> TriageTransition:
-    """The transition itself, once permission and lock are checked (bulk actions share it)."""
-    _check_move(triage, action)
+    """The transition itself, once permission and lock are checked."""
+    return move_many(session, [triage], action, actor=actor, reason=reason, now=now)[0]
+
+
+def move_many(
+    session: Session,
+    triages: Iterable[Triage],
+    action: str,
+    *,
+    actor: User,
+    reason: str | None,
+    now: datetime,
+) -> list[TriageTransition]:
+    """The same transition on many observations (bulk actions share it), in statements
+    bounded whatever their number: one flush writes the triages and their transitions, then
+    each transition is recorded in the audit trail as a single one would be."""
     given = clean_reason(reason) if action == "reject" else None
-    before, after = triage.move(action)
-    triage.reason = given
-    triage.changed_at = now
-    triage.changed_by_id = actor.id
-    [step] = _log_moves(session, [(triage, action, before, after, given)], actor=actor, now=now)
-    return step
+    triages = list(triages)
+    unread = [t.observation_id for t in triages if "observation" not in t.__dict__]
+    if unread:  # their observations, in one statement (else one each, below)
+        session.scalars(select(Observation).where(Observation.id.in_(unread))).all()
+    moves = []
+    for triage in triages:
+        _check_move(triage, action)
+        before, after = triage.move(action)
+        triage.reason = given
+        triage.changed_at = now
+        triage.changed_by_id = actor.id
+        moves.append((triage, action, before, after, given))
+    return _log_moves(session, moves, actor=actor, now=now)
 
 
 def _log_moves(session: Session, moves, *, actor: User, now: datetime) -> list[TriageTransition]:
@@ -210,8 +258,6 @@ def _log_moves(session: Session, moves, *, actor: User, now: datetime) -> list[T
 def reindex(session: Session, *, commit, batch: int = 200) -> dict:
     """Bring every registered observation's search document up to date (after an upgrade:
     attachments registered before search existed are read now, once). Commits per batch."""
-    from sqlalchemy import select
-
     counts = {"observations": 0, "attachments": 0}
     last = 0
     while True:

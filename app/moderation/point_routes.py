@@ -5,6 +5,7 @@ observations (its own small blueprint, ``publication``). Views are thin, as in `
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -23,7 +24,19 @@ from app.moderation.forms import BulkForm, NoteForm
 from app.moderation.models import PublicationHide, Redaction, Tag
 from app.moderation.permissions import can_read_notes, can_read_publication, can_redact
 from app.moderation.point_notes import point_notes_of
-from app.moderation.routes import _apply, _ids, _lock, _point, _round, _triage, bp
+from app.moderation.routes import (
+    _apply,
+    _filter_args,
+    _ids,
+    _lock,
+    _point,
+    _round,
+    _triage,
+    bounded_id,
+    bp,
+    bulk_page,
+    bulk_scope,
+)
 from app.observations import routes as observation_routes
 from app.observations.models import Point, PointState
 from app.plans.anchors import Anchor, Target, resolve
@@ -47,6 +60,7 @@ def item_context(triage, observation_points) -> dict:
     return {
         "point_notes": point_notes_of(db.session, ids) if can_read_notes(current_user) else {},
         "point_actions": point_bulk.ACTION_LABELS,
+        "points_max": point_bulk.POINTS_MAX,
         "hidden_points": {h.point_id for h in hides if h.point_id is not None},
         "observation_hidden": any(h.point_id is None for h in hides),
         "may_redact": can_redact(current_user, observation.round),
@@ -299,63 +313,46 @@ def _point_selection() -> dict[int, int]:
 @bp.post("/rounds/<int:round_id>/points/bulk")
 @require(is_moderator)
 def bulk_points(round_id: int):
-    """Preview, then (``confirm=yes``) apply to every ticked point or to none."""
+    """Every ticked point, or (``point_scope=filter``, from the queue) every point of the
+    observations the filter finds, or none."""
     round_ = _round(round_id)
     if not BulkForm().validate_on_submit():
         abort(400)
     form = request.form
-    back = form.get("back", "")
-    if not back.startswith("/moderation/") or len(back) > 200:
-        back = url_for(".queue", round_id=round_id)
-    confirmed = form.get("confirm") == "yes"
-    tag_id = form.get("tag_id", "")
-    plan = None
-    with commit_or_refuse() as attempt:
-        plan = point_bulk.plan_point_bulk(
+    everything = form.get("point_scope") == "filter"
+    if everything:
+        back = url_for(".queue", round_id=round_id, **_filter_args(form))
+    else:
+        back = form.get("back", "")
+        if not back.startswith("/moderation/") or len(back) > 200:
+            back = url_for(".queue", round_id=round_id)
+    tag_id = bounded_id(form.get("point_tag_id"))
+    editor_ids = _ids("editors")
+    return bulk_page(
+        round_,
+        back,
+        partial(
+            point_bulk.plan_point_bulk,
             db.session,
             round_,
             action=form.get("point_action", ""),
             actor=current_user,
-            selection=_point_selection(),
-            tag_id=int(tag_id) if tag_id.isdigit() and len(tag_id) < 10 else None,
-            editor_ids=_ids("editors"),
-            apply=confirmed,
-        )
-        if not plan.applied:
-            attempt.discard()
-    if attempt.refusal is not None:
-        return redirect(back, 303)
-    if attempt.done:
-        flash(
-            ngettext("%(num)d point changed.", "%(num)d points changed.", len(plan.to_change))
-            + " "
-            + ngettext("%(num)d was already so.", "%(num)d were already so.", len(plan.unchanged)),
-            "success",
-        )
-        return redirect(back, 303)
-    carried = [
-        (key, value)
-        for key in form
-        if key not in ("csrf_token", "confirm")
-        for value in form.getlist(key)
-    ]
-    chosen_editors = (
-        db.session.scalars(select(User).where(User.id.in_(_ids("editors")))).all()
-        if plan.action in ("assign", "unassign")
-        else []
+            **bulk_scope(round_, everything, _point_selection),
+            tag_id=tag_id,
+            editor_ids=editor_ids,
+        ),
+        changed=lambda n: ngettext("%(num)d point changed.", "%(num)d points changed.", n),
+        template="moderation/points_bulk_preview.html",
+        context=lambda plan: {
+            "tag": db.session.get(Tag, tag_id)
+            if tag_id and plan.action in ("tag", "untag")
+            else None,
+            "chosen_editors": db.session.scalars(select(User).where(User.id.in_(editor_ids))).all()
+            if plan.action in ("assign", "unassign")
+            else [],
+            "action_labels": point_bulk.ACTION_LABELS,
+        },
     )
-    return render_template(
-        "moderation/points_bulk_preview.html",
-        round=round_,
-        plan=plan,
-        tag=db.session.get(Tag, int(tag_id)) if plan.action in ("tag", "untag") else None,
-        chosen_editors=chosen_editors,
-        action_labels=point_bulk.ACTION_LABELS,
-        carried=carried,
-        back=back,
-        confirmed=confirmed,
-        shown_max=50,
-    ), (409 if confirmed else 200)
 
 
 # Redaction and hiding ----------------------------------------------------------------------

@@ -134,19 +134,33 @@ def set_assignees(
 def follow_assignments(session: Session, triage: Triage, *, actor: User, now: datetime) -> None:
     """Move the triage to assigned when a point of it is given to an editor, back to
     admissible when none is (after a change to its points' assignees or to its points)."""
-    assigned_any = session.scalar(
-        select(
-            exists().where(
-                PointAssignment.point_id == Point.id,
-                Point.observation_id == triage.observation_id,
-                Point.state == PointState.ACTIVE,
-            )
+    follow_many_assignments(session, [triage], actor=actor, now=now)
+
+
+def follow_many_assignments(
+    session: Session, triages: Iterable[Triage], *, actor: User, now: datetime
+) -> None:
+    """:func:`follow_assignments` for many observations, in statements bounded whatever their
+    number (one to find those with a point given, at most one flush per direction)."""
+    triages = list(triages)
+    ids = [triage.observation_id for triage in triages]
+    assigned = set(
+        session.scalars(
+            select(Point.observation_id)
+            .join(PointAssignment, PointAssignment.point_id == Point.id)
+            .where(Point.observation_id.in_(ids), Point.state == PointState.ACTIVE)
+            .distinct()
         )
     )
-    if assigned_any and triage.state is TriageState.ADMISSIBLE:
-        operations._move(session, triage, "assign", actor=actor, reason=None, now=now)
-    elif not assigned_any and triage.state is TriageState.ASSIGNED:
-        operations._move(session, triage, "unassign", actor=actor, reason=None, now=now)
+    give = [
+        t for t in triages if t.observation_id in assigned and t.state is TriageState.ADMISSIBLE
+    ]
+    back = [
+        t for t in triages if t.observation_id not in assigned and t.state is TriageState.ASSIGNED
+    ]
+    for action, moved in (("assign", give), ("unassign", back)):
+        if moved:
+            operations.move_many(session, moved, action, actor=actor, reason=None, now=now)
 
 
 def assignees_of(session: Session, point_ids: Iterable[int]) -> dict[int, list[User]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -20,7 +21,7 @@ from app.core.permissions import is_editor, is_moderator, require
 from app.core.refusals import commit_or_refuse
 from app.core.templating import add_nav_item
 from app.extensions import db
-from app.moderation import bulk, operations, points, queries, search, tags
+from app.moderation import bulk, operations, point_bulk, points, queries, search, tags
 from app.moderation.forms import (
     BulkForm,
     MergeForm,
@@ -207,6 +208,8 @@ def queue(round_id: int):
         "moderation/queue.html",
         shown_at=shown_at.isoformat(),
         bulk_actions=bulk.BULK_ACTIONS,
+        point_actions=point_bulk.ACTION_LABELS,
+        points_max=point_bulk.POINTS_MAX,
         row_tags=tags.tags_of(db.session, [row.observation.id for row in page.rows]),
         editors=points.editors(db.session),
         all_tags=_live_tags(),
@@ -423,44 +426,24 @@ def _shown_at(raw: str | None):
     return moment if moment.tzinfo is not None else None
 
 
-@bp.post("/rounds/<int:round_id>/bulk")
-@require(is_moderator)
-def bulk_action(round_id: int):
+def bulk_page(round_, back: str, plan_call, *, changed, template: str, context):
     """Preview, then (with ``confirm=yes``, the preview page's button) apply: no JavaScript
-    needed, and nothing changes unless every item can change."""
-    round_ = _round(round_id)
+    needed, and nothing changes unless every item can change and the set is the one the
+    preview showed (its fingerprint travels with the confirmation). ``plan_call(apply,
+    fingerprint)`` makes the plan; ``changed(n)`` says how many changed; ``context(plan)``:
+    what the preview page shows of the action."""
     form = request.form
-    if not BulkForm().validate_on_submit():
-        abort(400)
-    chosen, _problems = QueueFilter.from_args(form)
-    back = url_for(".queue", round_id=round_id, **_filter_args(form))
-    everything = form.get("bulk_scope") == "filter"
-    expected = form.get("expected", "")
-    tag_id = form.get("bulk_tag_id", "")
-    arguments = dict(
-        action=form.get("bulk_action", ""),
-        actor=current_user,
-        selection=None if everything else _selection(form),
-        chosen=_section_ids(frozen_tree(db.session, round_.version), chosen)
-        if everything
-        else None,
-        shown_at=_shown_at(form.get("shown_at")),
-        expected=int(expected) if expected.isdigit() and len(expected) < 9 else None,
-        tag_id=int(tag_id) if tag_id.isdigit() and len(tag_id) < 10 else None,
-        reason=form.get("bulk_reason"),
-    )
     confirmed = form.get("confirm") == "yes"
+    seen = form.get("fingerprint", "")[:64] if confirmed else None
     with commit_or_refuse() as attempt:
-        plan = bulk.plan_bulk(db.session, round_, apply=confirmed, **arguments)
+        plan = plan_call(apply=confirmed, fingerprint=seen)
         if not plan.applied:
             attempt.discard()  # a preview, or a plan that found items in the way: nothing written
     if attempt.refusal is not None:
         return redirect(back, 303)
     if attempt.done:
         flash(
-            ngettext(
-                "%(num)d observation changed.", "%(num)d observations changed.", len(plan.to_change)
-            )
+            changed(len(plan.to_change))
             + " "
             + ngettext("%(num)d was already so.", "%(num)d were already so.", len(plan.unchanged)),
             "success",
@@ -469,21 +452,70 @@ def bulk_action(round_id: int):
     carried = [
         (key, value)
         for key in form
-        if key not in ("csrf_token", "confirm")
+        if key not in ("csrf_token", "confirm", "fingerprint")
         for value in form.getlist(key)
-    ]
-    tag = db.session.get(Tag, arguments["tag_id"]) if arguments["tag_id"] else None
+    ] + [("fingerprint", plan.fingerprint)]
     return render_template(
-        "moderation/bulk_preview.html",
+        template,
         round=round_,
         plan=plan,
-        tag=tag,
-        reason=arguments["reason"],
         carried=carried,
         back=back,
         confirmed=confirmed,
         shown_max=bulk.SHOWN_MAX,
+        **context(plan),
     ), (409 if confirmed else 200)
+
+
+def bulk_scope(round_, everything: bool, selection) -> dict:
+    """Which items a bulk action is on: those ticked (``selection()``: ids with the locks the
+    page showed), or every result of the queue's filter the form carries, as of its time."""
+    if not everything:
+        return {"selection": selection()}
+    chosen, _problems = QueueFilter.from_args(request.form)
+    return {
+        "chosen": _section_ids(frozen_tree(db.session, round_.version), chosen),
+        "shown_at": _shown_at(request.form.get("shown_at")),
+    }
+
+
+def bounded_id(raw: str | None) -> int | None:
+    raw = raw or ""
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+
+
+@bp.post("/rounds/<int:round_id>/bulk")
+@require(is_moderator)
+def bulk_action(round_id: int):
+    round_ = _round(round_id)
+    form = request.form
+    if not BulkForm().validate_on_submit():
+        abort(400)
+    expected = form.get("expected", "")
+    tag_id = bounded_id(form.get("bulk_tag_id"))
+    return bulk_page(
+        round_,
+        url_for(".queue", round_id=round_id, **_filter_args(form)),
+        partial(
+            bulk.plan_bulk,
+            db.session,
+            round_,
+            action=form.get("bulk_action", ""),
+            actor=current_user,
+            **bulk_scope(round_, form.get("bulk_scope") == "filter", lambda: _selection(form)),
+            expected=int(expected) if expected.isdigit() and len(expected) < 9 else None,
+            tag_id=tag_id,
+            reason=form.get("bulk_reason"),
+        ),
+        changed=lambda n: ngettext(
+            "%(num)d observation changed.", "%(num)d observations changed.", n
+        ),
+        template="moderation/bulk_preview.html",
+        context=lambda plan: {
+            "tag": db.session.get(Tag, tag_id) if tag_id else None,
+            "reason": form.get("bulk_reason"),
+        },
+    )
 
 
 def _filter_args(form) -> dict:

@@ -251,7 +251,12 @@ class Point(AnchorMixin, Base):
     @property
     def label(self) -> str:
         """E.g. ``PSM2019-0042/3``: the observation's protocol number and the point's."""
-        return f"{self.observation.protocol_code}/{self.number}"
+        return self.label_of(self.observation.protocol_code, self.number)
+
+    @staticmethod
+    def label_of(protocol_code: str | None, number: int) -> str:
+        """The label from its two parts (for lists that read them as columns)."""
+        return f"{protocol_code}/{number}"
 
     @property
     def excerpt(self) -> str | None:

@@ -61,13 +61,26 @@ def test_search_open_and_triage(page, db, queue_round):
     page.goto(f"/moderation/rounds/{queue_round.id}/queue")
     for label in page.locator("table.queue tbody label.form-check-label").all():
         label.click()
-    page.get_by_label("Azione", exact=True).select_option("tag")
-    page.get_by_label("Etichetta (per aggiungerla o toglierla)").select_option(label="Ciclabilità")
+    bulk = page.locator("#bulk")
+    bulk.get_by_label("Azione", exact=True).select_option("tag")
+    bulk.get_by_label("Etichetta (per aggiungerla o toglierla)").select_option(label="Ciclabilità")
     page.get_by_role("button", name="Anteprima").click()
     assert "1 osservazione cambierà" in page.locator(".bulk-summary").inner_text()
     assert_accessible(page)
     page.get_by_role("button", name="Applica").click()
     assert "1 osservazione modificata" in page.locator("main").inner_text()
+
+    # Every point of the filter's observations: the same preview, then apply.
+    assert_accessible(page)  # the queue, with both bulk forms
+    of_filter = page.locator("#points-of-filter")
+    of_filter.get_by_label("Azione", exact=True).select_option("tag")
+    of_filter.get_by_label("Etichetta (per aggiungerla o toglierla)").select_option(
+        label="Ciclabilità"
+    )
+    of_filter.get_by_role("button", name="Verifica e applica").click()
+    assert "2 punti cambieranno" in page.locator(".bulk-summary").inner_text()
+    page.get_by_role("button", name="Applica").click()
+    assert "2 punti modificati" in page.locator("main").inner_text()
 
     # Admit the other letter and give its point 1 to a plan editor, who finds it in their list.
     page.goto(f"/moderation/rounds/{queue_round.id}/queue?q=verde")
