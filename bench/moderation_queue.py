@@ -59,6 +59,16 @@ def prepare(app, round_id: int) -> None:
             ),
             {"r": round_id},
         )
+        db.session.execute(
+            text(
+                "INSERT INTO points (observation_id, number, target, excerpt_start, excerpt_end,"
+                " state, created_at, updated_at, lock_version)"
+                " SELECT id, 1, 'plan', 0, length(body_text), 'active', submitted_at,"
+                " submitted_at, 1 FROM observations WHERE round_id = :r AND NOT EXISTS"
+                " (SELECT 1 FROM points WHERE points.observation_id = observations.id)"
+            ),
+            {"r": round_id},
+        )
         create_user(
             db.session,
             email="mod@bench.example",
@@ -69,6 +79,9 @@ def prepare(app, round_id: int) -> None:
             send_welcome=False,
         )
         db.session.commit()
+        if db.engine.dialect.name == "postgresql":  # statistics, as autovacuum would gather
+            db.session.execute(text("ANALYZE"))
+            db.session.commit()
 
 
 def build_dataset(url: str, scale: str, *, seeded: bool = False):
