@@ -19,15 +19,16 @@ NAMING_CONVENTION = {
 }
 
 
-#: Names (tables, indexes) that only the migrations create and no model describes: the
-#: full-text search structures (SQLite FTS5 tables and their shadow tables, PostgreSQL
-#: expression indexes), all named with ``_fts``. Autogenerate and the schema test skip them.
+#: Names (tables, indexes, columns) that only the migrations create and no model describes:
+#: the full-text search structures (SQLite FTS5 tables and their shadow tables, PostgreSQL's
+#: stored tsvector column and its GIN index), all named with ``_fts``. Autogenerate and the
+#: schema test skip them.
 UNMODELLED_MARK = "_fts"
 
 
 def modelled(name: str | None, type_: str, parent_names) -> bool:
     """Alembic's ``include_name``: whether a reflected name is the models' business."""
-    return not (name and type_ in ("table", "index") and UNMODELLED_MARK in name)
+    return not (name and type_ in ("table", "index", "column") and UNMODELLED_MARK in name)
 
 
 class Base(DeclarativeBase):

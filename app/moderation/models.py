@@ -183,8 +183,9 @@ class AttachmentText(Base):
 class SearchDocument(Base):
     """What the full-text search reads for one observation: title, body, proposed text and
     attachment text, with diacritics folded (so "mobilità" and "mobilita" are one word on
-    both databases). The migrations index it: an FTS5 table on SQLite, a GIN index on
-    ``to_tsvector('italian', document)`` on PostgreSQL (see ``app.moderation.search``)."""
+    both databases). The migrations index it: an FTS5 table on SQLite; on PostgreSQL a stored
+    generated column ``document_fts`` (``to_tsvector('italian', document)``) with a GIN index,
+    which the models do not describe (see ``app.moderation.search``)."""
 
     __tablename__ = "search_documents"
 

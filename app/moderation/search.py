@@ -8,9 +8,10 @@ The same behaviour on both databases, by construction:
 - SQLite: an FTS5 table over ``search_documents`` (``unicode61 remove_diacritics 2``), kept in
   step by triggers; every word searched for is quoted, so FTS5's operators (``"``, ``*``,
   ``NEAR``, ``AND``, ``-``, parentheses) are only words;
-- PostgreSQL: a GIN index on ``to_tsvector('italian', document)``; the words go through
-  ``plainto_tsquery``, which knows no operators, and the Italian stemmer makes ``ciclabili``
-  find ``ciclabile`` (SQLite matches whole words only).
+- PostgreSQL: a stored, generated ``tsvector`` column (``document_fts``, computed once as
+  ``to_tsvector('italian', document)`` when a document is written) with a GIN index; the words
+  go through ``plainto_tsquery``, which knows no operators, and the Italian stemmer makes
+  ``ciclabili`` find ``ciclabile`` (SQLite matches whole words only).
 
 Every word must be present (AND). A search string is bounded (:data:`QUERY_MAX` characters,
 :data:`TERMS_MAX` words); beyond that, or with no word in it, :class:`SearchError` says so.
@@ -77,7 +78,7 @@ def terms(query: str | None) -> list[str]:
 def matching_ids(session: Session, words: list[str]):
     """A SELECT of the observation ids whose document holds every word."""
     if session.get_bind().dialect.name == "postgresql":
-        vector = literal_column(f"to_tsvector('{PG_CONFIG}'::regconfig, search_documents.document)")
+        vector = literal_column("search_documents.document_fts")  # stored: to_tsvector(document)
         query = text(f"plainto_tsquery('{PG_CONFIG}'::regconfig, :search_words)").bindparams(
             search_words=" ".join(words)
         )
