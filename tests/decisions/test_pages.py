@@ -524,7 +524,8 @@ def test_statements_per_page_do_not_grow_with_the_round(
     results = []
     for n in (2, 12):
         s = setting(n=n)
-        _response, _first, _original, change = _respond(db, make_successor, s.round)
+        response, first, _original, change = _respond(db, make_successor, s.round)
+        plan = f"/plans/{response.plan.slug}"
         for point in s.points:  # every point accepted, linked to the same change
             decision = operations.save(
                 db.session,
@@ -545,9 +546,18 @@ def test_statements_per_page_do_not_grow_with_the_round(
                     "point": f"/decisions/points/{s.points[0].id}/",
                     "coverage": f"/decisions/rounds/{s.round.id}/coverage",
                     "trace": f"/decisions/trace/{s.observations[0].id}",
+                    # "perché è cambiato?": the response version's section, the comparison
+                    "section": f"{plan}/v{response.number}/s/{first.section.key}",
+                    "comparison": f"{plan}/diff?old={s.round.version.number}"
+                    f"&new={response.number}",
                 },
             )
         )
+        page = client.get(f"{plan}/v{response.number}/s/{first.section.key}").get_data(
+            as_text=True
+        )
+        assert "Perché è cambiato?" in page
+        assert all(point.label in page for point in s.points)
         client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
     small, large = results
     assert small == large
