@@ -59,12 +59,19 @@ def _address(version: PlanVersion) -> dict:
     return {"slug": version.plan.slug, "number": version.number}
 
 
-def _why_changed(version: PlanVersion) -> dict:
-    """The stored changes a successor's reading page shows under its paragraphs, with their
-    reasons ("Perché è cambiato?") and the comparison they are numbered on."""
+def _why_changed(version: PlanVersion, nodes) -> dict:
+    """The stored changes a successor's reading page shows under the paragraphs of ``nodes``
+    (the sections it shows, with their subsections), with their reasons ("Perché è
+    cambiato?") and the comparison they are numbered on. Only those changes' reasons are
+    read: a section's page does not read the points of every change of the plan."""
     if version.predecessor_id is None:
         return {"changes": {}, "reasons": {}, "diff_url": None}
-    changes = changes_by_paragraph(db.session, version.id)
+    shown = {p.id for top in nodes for node in top.walk() for p in node.paragraphs}
+    changes = {
+        paragraph_id: items
+        for paragraph_id, items in changes_by_paragraph(db.session, version.id).items()
+        if paragraph_id in shown
+    }
     ids = [change.id for items in changes.values() for change in items]
     return {
         "changes": changes,
@@ -91,7 +98,7 @@ def read_version(version: PlanVersion):
         tree=tree,
         nodes=tree.roots if whole else [],
         whole=whole,
-        **_why_changed(version),
+        **_why_changed(version, tree.roots if whole else []),
     )
 
 
@@ -121,7 +128,7 @@ def read_section(version: PlanVersion, key: str):
         whole=False,
         previous=tree.roots[index - 1] if index > 0 else None,
         following=tree.roots[index + 1] if index + 1 < len(tree.roots) else None,
-        **_why_changed(version),
+        **_why_changed(version, [node]),
     )
 
 
