@@ -485,6 +485,18 @@ def test_coverage_lists_undecided_points_and_concluding_waits_for_it(
     assert "decision" in override.gaps or "decisione" in override.gaps
 
 
+def test_the_coverage_list_reads_the_points_labels_not_the_letters(db, client, setting):
+    s = setting(n=3, state=RoundState.IN_REVIEW)
+    login(client, s.editor)
+    with count_statements(db.engine) as statements:
+        page = client.get(f"/decisions/rounds/{s.round.id}/coverage").get_data(as_text=True)
+    assert all(point.label in page for point in s.points)
+    # 200 undecided points of a large round: their labels, not each letter with its round,
+    # organisation and author (a sort of kilobyte rows, and eight joins to plan)
+    listing = [s for s in statements if "ORDER BY observations.protocol_number" in s]
+    assert len(listing) == 1 and "body_text" not in listing[0] and "users" not in listing[0]
+
+
 def test_a_fully_decided_round_concludes(db, setting, make_successor):
     from app.plans import operations as plans
     from app.rounds import operations as rounds
