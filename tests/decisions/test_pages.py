@@ -560,14 +560,11 @@ def test_statements_per_page_do_not_grow_with_the_round(
                     "trace": f"/decisions/trace/{s.observations[0].id}",
                     # "perché è cambiato?": the response version's section, the comparison
                     "section": f"{plan}/v{response.number}/s/{first.section.key}",
-                    "comparison": f"{plan}/diff?old={s.round.version.number}"
-                    f"&new={response.number}",
+                    "comparison": f"{plan}/diff?old={s.round.version.number}&new={response.number}",
                 },
             )
         )
-        page = client.get(f"{plan}/v{response.number}/s/{first.section.key}").get_data(
-            as_text=True
-        )
+        page = client.get(f"{plan}/v{response.number}/s/{first.section.key}").get_data(as_text=True)
         assert "Perché è cambiato?" in page
         assert all(point.label in page for point in s.points)
         client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
