@@ -80,8 +80,34 @@ PAGES: list[Page] = [
         kind="api",
         expect=201,
     ),
+    Page(
+        "decisions",
+        "coverage",
+        lambda m: f"/decisions/rounds/{m['round_id']}/coverage",
+        "moderator_email",
+    ),
+    Page(
+        "decisions",
+        "response section, why it changed",
+        lambda m: f"/plans/{m['plan_slug']}/v{m['response_number']}/s/{m['response_section_key']}",
+        "editor_email",
+    ),
+    Page(
+        "decisions",
+        "comparison consulted → response",
+        lambda m: (
+            f"/plans/{m['plan_slug']}/diff?old={m['consulted_number']}&new={m['response_number']}"
+        ),
+        "editor_email",
+    ),
+    Page(
+        "decisions",
+        "author trace page",
+        lambda m: f"/decisions/trace/{m['trace_observation_id']}",
+        "trace_author_email",
+    ),
     # moderation: Page("moderation", "queue, filtered", ...), Page(..., "queue, searched", ...)
-    # decisions and reports: the author trace page, the report's first page, coverage, exports
+    # reports: the report's first page, exports
 ]
 
 

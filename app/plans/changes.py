@@ -844,6 +844,24 @@ class ReadingChanges:
                 ids += [r.change.id for r in gone.removed]
         return ids
 
+    def ids_within(self, nodes, *, page: bool) -> list[int]:
+        """The ids of the changes a page showing ``nodes`` (with their subsections) places:
+        ``page`` — the version's own page — also shows the removed top-level sections."""
+        sections = {node.section.id for top in nodes for node in top.walk()}
+        paragraphs = {p.id for top in nodes for node in top.walk() for p in node.paragraphs}
+        ids = [c.id for key, items in self.by_paragraph.items() if key in paragraphs for c in items]
+        ids += [
+            r.change.id for key, items in self.after.items() if key in paragraphs for r in items
+        ]
+        ids += [r.change.id for key, items in self.first.items() if key in sections for r in items]
+        ids += [n.change.id for key, n in self.sections.items() if key in sections]
+        for parent, items in self.removed_sections.items():
+            if parent in sections or (parent is None and page):
+                for gone in items:
+                    ids += [gone.change.id] if gone.change else []
+                    ids += [r.change.id for r in gone.removed]
+        return ids
+
 
 def _heading_of(section) -> str:
     return f"{section.number} {section.title}".strip()

@@ -17,8 +17,8 @@ What goes through the application's own operations, and what is bulk-inserted:
   protocol numbers 1…n in order of submission and the round's counter at n.
 
 Later domains add their step to :data:`STEPS` (moderation: points, tags and assignments;
-decisions: a decision for every point linked to changes of the response version; reports) and
-their pages to ``bench/pages.py``.
+decisions: a decision for every admissible point, linked to the stored changes of the response
+version; reports) and their pages to ``bench/pages.py``.
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ class Scale:
     campaigns: int
     #: Share of the response version's paragraphs touched by an editing operation.
     changed: float = 0.10
+    #: How many letters are split into 1, 2 and 3 points (weights: about two on average).
+    splits: tuple[int, int, int] = (30, 40, 30)
 
 
 SCALES = {
@@ -82,6 +84,9 @@ SCALES = {
         groups=10,
         observations=10_000,
         campaigns=12,
+        # a few more points than two per letter: at least 20,000 points, the figure
+        # decisions and traceability are measured at (issue 13)
+        splits=(18, 47, 35),
     ),
 }
 
@@ -105,7 +110,7 @@ class Context:
 
 
 def _steps():
-    from bench.dataset import moderation, observations, plans, registry, rounds
+    from bench.dataset import decisions, moderation, observations, plans, registry, rounds
 
     return [
         ("registry", registry.seed),
@@ -113,7 +118,7 @@ def _steps():
         ("rounds", rounds.seed),
         ("observations", observations.seed),
         ("moderation", moderation.seed),  # triage rows and points (tags, assignments: later)
-        # ("decisions", decisions.seed),    a decision per point, linked to lineage rows
+        ("decisions", decisions.seed),  # a decision per admissible point, linked to changes
     ]
 
 

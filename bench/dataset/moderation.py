@@ -18,17 +18,17 @@ from app.moderation.models import Triage, TriageTransition
 from app.observations.models import Observation, Point
 
 CHUNK = 2_000
-#: How many points a letter is split into (1, 2 or 3), weighted for two on average.
-SPLITS = ((1, 2, 3), (30, 40, 30))
+#: How many points a letter is split into (1, 2 or 3); the weights are the scale's (``splits``).
+SPLITS = (1, 2, 3)
 
 _SENTENCE_END = re.compile(r"[.!?] ")
 
 
-def _cuts(rng, text: str) -> list[tuple[int, int]]:
+def _cuts(rng, text: str, weights) -> list[tuple[int, int]]:
     """The character ranges of the points of ``text``: contiguous, covering all of it."""
     if not text:
         return []
-    wanted = rng.choices(*SPLITS)[0]
+    wanted = rng.choices(SPLITS, weights)[0]
     ends = [m.end() for m in _SENTENCE_END.finditer(text)]
     if wanted > 1 and ends:
         step = len(ends) / wanted
@@ -85,7 +85,7 @@ def seed(ctx) -> str:
             "quote_start": row.quote_start,
             "quote_end": row.quote_end,
         }
-        cuts = _cuts(rng, row.body_text or "")
+        cuts = _cuts(rng, row.body_text or "", ctx.scale.splits)
         if not cuts:
             cuts = [(None, None)]
         for number, (start, end) in enumerate(cuts, start=1):

@@ -485,6 +485,18 @@ def test_coverage_lists_undecided_points_and_concluding_waits_for_it(
     assert "decision" in override.gaps or "decisione" in override.gaps
 
 
+def test_the_coverage_list_reads_the_points_labels_not_the_letters(db, client, setting):
+    s = setting(n=3, state=RoundState.IN_REVIEW)
+    login(client, s.editor)
+    with count_statements(db.engine) as statements:
+        page = client.get(f"/decisions/rounds/{s.round.id}/coverage").get_data(as_text=True)
+    assert all(point.label in page for point in s.points)
+    # 200 undecided points of a large round: their labels, not each letter with its round,
+    # organisation and author (a sort of kilobyte rows, and eight joins to plan)
+    listing = [s for s in statements if "ORDER BY observations.protocol_number" in s]
+    assert len(listing) == 1 and "body_text" not in listing[0] and "users" not in listing[0]
+
+
 def test_a_fully_decided_round_concludes(db, setting, make_successor):
     from app.plans import operations as plans
     from app.rounds import operations as rounds
@@ -524,7 +536,8 @@ def test_statements_per_page_do_not_grow_with_the_round(
     results = []
     for n in (2, 12):
         s = setting(n=n)
-        _response, _first, _original, change = _respond(db, make_successor, s.round)
+        response, first, _original, change = _respond(db, make_successor, s.round)
+        plan = f"/plans/{response.plan.slug}"
         for point in s.points:  # every point accepted, linked to the same change
             decision = operations.save(
                 db.session,
@@ -545,9 +558,15 @@ def test_statements_per_page_do_not_grow_with_the_round(
                     "point": f"/decisions/points/{s.points[0].id}/",
                     "coverage": f"/decisions/rounds/{s.round.id}/coverage",
                     "trace": f"/decisions/trace/{s.observations[0].id}",
+                    # "perché è cambiato?": the response version's section, the comparison
+                    "section": f"{plan}/v{response.number}/s/{first.section.key}",
+                    "comparison": f"{plan}/diff?old={s.round.version.number}&new={response.number}",
                 },
             )
         )
+        page = client.get(f"{plan}/v{response.number}/s/{first.section.key}").get_data(as_text=True)
+        assert "Perché è cambiato?" in page
+        assert all(point.label in page for point in s.points)
         client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
     small, large = results
     assert small == large

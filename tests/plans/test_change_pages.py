@@ -274,3 +274,30 @@ def test_the_reading_page_takes_a_bounded_number_of_statements(
     # and the section changes concern (before and now), the neighbours of the removed
     # paragraphs, and the annotator's one query
     assert counts[0] == counts[1] and max(counts[0].values()) <= 15, counts
+
+
+def test_a_section_page_reads_the_reasons_of_its_own_changes_only(
+    db, logged_in, make_version, make_successor, annotator
+):
+    client, _user = logged_in(Role.EDITOR)
+    base = make_version(text=generated_text(12), status=VersionStatus.FROZEN)
+    successor = make_successor(base)
+    tree = load_tree(db.session, successor)
+    first, second = tree.roots[0], tree.roots[1]
+    for root in (first, second):
+        paragraph = next(p for node in root.walk() for p in node.paragraphs)
+        operations.update_paragraph(
+            db.session, paragraph, html=paragraph.text + " Nuovo.", seen_lock=1
+        )
+    db.session.commit()
+    changes = db.session.scalars(
+        select(TextChange).where(TextChange.version_id == successor.id).order_by(TextChange.id)
+    ).all()
+    assert len(changes) == 2
+    annotator.clear()
+    page = client.get(f"/plans/{base.plan.slug}/v2/s/{second.section.key}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert f"#change-{changes[1].id}" in text and f"#change-{changes[0].id}" not in text
+    # the reasons of the other section's change are not read (whatever their number)
+    assert annotator == [[changes[1].id]]

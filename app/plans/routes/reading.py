@@ -59,17 +59,19 @@ def _address(version: PlanVersion) -> dict:
     return {"slug": version.plan.slug, "number": version.number}
 
 
-def _why_changed(version: PlanVersion, tree) -> dict:
+def _why_changed(version: PlanVersion, tree, nodes, *, page: bool) -> dict:
     """The stored changes a successor's reading page shows — under its paragraphs, where
     paragraphs were removed, at section headings, removed sections at the end of their
     parent — with their reasons ("Perché è cambiato?") and the comparison they are numbered
-    on."""
+    on. Only the reasons of the changes the page shows (``nodes``; ``page``: the version's own
+    page, which also lists removed top-level sections) are read: a section's page does not read
+    the points of every change of the plan."""
     if version.predecessor_id is None:
         return {"changes": ReadingChanges(), "reasons": {}, "diff_url": None}
     changes = reading_changes(db.session, version, tree)
     return {
         "changes": changes,
-        "reasons": annotations(db.session, changes.change_ids),
+        "reasons": annotations(db.session, changes.ids_within(nodes, page=page)),
         "diff_url": url_for(
             "plans.diff",
             slug=version.plan.slug,
@@ -92,7 +94,7 @@ def read_version(version: PlanVersion):
         tree=tree,
         nodes=tree.roots if whole else [],
         whole=whole,
-        **_why_changed(version, tree),
+        **_why_changed(version, tree, tree.roots if whole else [], page=True),
     )
 
 
@@ -122,7 +124,7 @@ def read_section(version: PlanVersion, key: str):
         whole=False,
         previous=tree.roots[index - 1] if index > 0 else None,
         following=tree.roots[index + 1] if index + 1 < len(tree.roots) else None,
-        **_why_changed(version, tree),
+        **_why_changed(version, tree, [node], page=False),
     )
 
 
