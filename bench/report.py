@@ -86,6 +86,13 @@ def main() -> None:
             seeded = time.perf_counter() - started
             round_id = manifest["round_id"]
             points = db.session.scalar(select(func.count()).select_from(Point))
+            from app.reports.queries import registered
+
+            listed = db.session.scalar(
+                registered(db.session.get(Round, round_id))
+                .with_only_columns(func.count())
+                .order_by(None)
+            )
             state = db.session.get(Round, round_id).state
             db.session.remove()
         gc.collect()
@@ -98,7 +105,7 @@ def main() -> None:
         client = app.test_client()
         login(client, manifest["moderator_email"], PASSWORD)
         base = f"/reports/rounds/{round_id}"
-        last = -(-manifest["observations"] // 20)
+        last = -(-listed // 20)  # the last page of the report by observation
         section = manifest.get("response_section_key")
         views = [
             ("by observation, page 1", f"{base}/"),
