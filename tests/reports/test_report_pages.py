@@ -147,3 +147,56 @@ def test_the_plan_page_lists_the_reports_each_reader_may_open(db, app, client, s
     _conclude(db, scene.round)
     page = client.get(path).get_data(as_text=True)
     assert report in page and f"/reports/rounds/{scene.round.id}/export.csv" in page
+
+
+def test_every_role_on_a_draft_and_on_a_concluded_report(db, app, scene, make_user):
+    """Staff (administrator, moderator, editor) read the draft; a citizen and a referent are
+    refused until the round is concluded, then read it too; the ODS stays staff-only."""
+    from app.accounts.models import Role
+
+    base = f"/reports/rounds/{scene.round.id}"
+    paths = [*_paths(scene), f"{base}/sections/", f"{base}/export.csv"]
+    users = {
+        "admin": make_user(Role.ADMIN),
+        "moderator": scene.moderator,
+        "editor": scene.editor,
+        "citizen": make_user(Role.CITIZEN),
+        "referent": scene.referent,
+    }
+    clients = {}
+    for name, user in users.items():
+        clients[name] = app.test_client()
+        login(clients[name], user)
+
+    def codes(path):
+        return {name: client.get(path).status_code for name, client in clients.items()}
+
+    for path in paths:
+        assert codes(path) == {
+            "admin": 200,
+            "moderator": 200,
+            "editor": 200,
+            "citizen": 403,
+            "referent": 403,
+        }, path
+    _conclude(db, scene.round)
+    for path in paths:
+        assert set(codes(path).values()) == {200}, path
+    assert codes(f"{base}/export.ods") == {
+        "admin": 200,
+        "moderator": 200,
+        "editor": 200,
+        "citizen": 403,
+        "referent": 403,
+    }
+
+
+def test_markup_in_names_and_reasonings_is_shown_as_text(db, client, scene):
+    scene.comune.name = "<b>Rho</b>"
+    db.session.commit()
+    decide(scene.points[0], Outcome.NOT_ACCEPTED, "<script>alert(1)</script>", scene.editor)
+    login(client, scene.moderator)
+    for path in _paths(scene)[:2]:
+        page = client.get(path).get_data(as_text=True)
+        assert "<b>Rho</b>" not in page and "&lt;b&gt;Rho&lt;/b&gt;" in page, path
+        assert "<script>alert(1)</script>" not in page, path
