@@ -4,6 +4,7 @@ field and links to it."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.rounds.demo import PREFIX
@@ -24,10 +25,10 @@ def test_an_empty_submit_focuses_the_summary_that_links_each_field(page, db, dem
     summary.wait_for(state="visible")
     assert page.evaluate("() => document.activeElement.id") == "form-errors"
     links = summary.get_by_role("link")
-    assert links.count() == 2
+    expect(links).to_have_count(2)
     for index in range(links.count()):
         target = links.nth(index).get_attribute("href")
-        assert page.locator(target).count() == 1, target
+        expect(page.locator(target), target).to_have_count(1)
     assert_accessible(page)
     links.nth(1).click()
     assert page.url.endswith("#body")

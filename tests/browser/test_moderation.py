@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from app.accounts.models import Role
 from tests.fixtures.axe import assert_accessible
@@ -31,7 +32,8 @@ def test_search_open_and_triage(page, db, queue_round):
     page.get_by_label("Cerca nel titolo, nel testo e negli allegati").fill("mobilita")
     page.get_by_role("button", name="Filtra").click()
     rows = page.locator("table.queue tbody tr")
-    assert rows.count() == 1 and "Mobilità ciclabile" in rows.first.inner_text()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Mobilità ciclabile")
     assert_accessible(page)
     rows.first.get_by_role("link").click()
     assert_accessible(page)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from app.notifications.operations import deliver_due
 from tests.fixtures.axe import assert_accessible
@@ -16,7 +17,7 @@ def test_a_referent_resets_a_forgotten_password_by_email(page, db, smtp, demo_da
     assert_accessible(page)
     page.get_by_label("Indirizzo e-mail").fill("referente@comune-rho.example")
     page.get_by_role("button", name="Invia il link").click()
-    assert page.get_by_role("status").filter(has_text="Se un account attivo").is_visible()
+    expect(page.get_by_role("status").filter(has_text="Se un account attivo")).to_be_visible()
 
     assert deliver_due(db.session)["sent"] == 1
     [message] = smtp.inbox.to("referente@comune-rho.example")
@@ -34,4 +35,4 @@ def test_a_referent_resets_a_forgotten_password_by_email(page, db, smtp, demo_da
     page.get_by_label("Password").fill("una nuova frase segreta")
     page.get_by_role("button", name="Accedi").click()
     page.wait_for_url("**/")
-    assert page.get_by_role("button", name="Roberto Referente").is_visible()
+    expect(page.get_by_role("button", name="Roberto Referente")).to_be_visible()

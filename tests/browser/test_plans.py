@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from app.demo import DEMO_LOGINS
 from app.plans.demo import SLUG
@@ -23,7 +24,7 @@ def _log_in_as_editor(page) -> None:
 def test_the_frozen_draft_is_public_and_accessible(page, demo_data):
     page.goto(f"/plans/{SLUG}/v1/")
     assert page.get_by_role("heading", level=1).inner_text().startswith("Piano Strategico")
-    assert page.get_by_role("navigation", name="Indice").is_visible()
+    expect(page.get_by_role("navigation", name="Indice")).to_be_visible()
     assert_accessible(page)
     anchor = page.locator(".plan-permalink").first
     anchor.click()
@@ -33,7 +34,7 @@ def test_the_frozen_draft_is_public_and_accessible(page, demo_data):
 def test_the_diff_marks_changes_without_colour_alone(page, demo_data):
     _log_in_as_editor(page)  # version 2 is a draft: staff only
     page.goto(f"/plans/{SLUG}/diff?old=1&new=2")
-    assert page.locator("article.diff-change").count() == 5
+    expect(page.locator("article.diff-change")).to_have_count(5)
     marker = page.evaluate(
         "() => getComputedStyle(document.querySelector('.diff-text ins'), '::before').content"
     )
@@ -58,6 +59,6 @@ def test_editing_pages_are_accessible_and_work(page, demo_data):
     page.locator("textarea[name=html]").fill("Testo <strong>rivisto</strong> nel browser.")
     page.locator("form button[type=submit]", has_text="Salva").click()
     page.wait_for_load_state()
-    assert page.locator(".plan-edit-paragraph strong", has_text="rivisto").count() == 1
+    expect(page.locator(".plan-edit-paragraph strong", has_text="rivisto")).to_have_count(1)
     page.goto(f"/plans/{SLUG}/import")
     assert_accessible(page)

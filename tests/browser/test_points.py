@@ -4,6 +4,7 @@ editor, redacts a name; after the close the public list shows the points, redact
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from app.accounts.models import Role
 from app.core.db import utcnow
@@ -58,14 +59,14 @@ def test_split_tag_assign_redact_and_publish(page, db, letter):
     assert "3 punti cambieranno" in page.locator(".bulk-summary").inner_text()
     assert_accessible(page)
     page.get_by_role("button", name="Applica").click()
-    assert page.locator(".point-tags", has_text="Mobilità").count() == 3
+    expect(page.locator(".point-tags", has_text="Mobilità")).to_have_count(3)
     for number in (2, 3, 4):
         page.locator("label.form-check-label", has_text=f"Seleziona {code}/{number} ").click()
     page.get_by_label("Azione", exact=True).select_option("assign")
     page.locator("#points-bulk label.form-check-label", has_text="Remo Redattore").click()
     page.get_by_role("button", name="Verifica e applica").click()
     page.get_by_role("button", name="Applica").click()
-    assert page.locator(".point-assignees", has_text="Remo Redattore").count() == 3
+    expect(page.locator(".point-assignees", has_text="Remo Redattore")).to_have_count(3)
     assert "assegnata" in page.locator(".triage-state").inner_text()
 
     # Redact the name; after the close the public reads [omissis] there.
@@ -82,7 +83,7 @@ def test_split_tag_assign_redact_and_publish(page, db, letter):
     page.set_viewport_size({"width": 320, "height": 800})
     page.goto(f"/published/rounds/{letter.round_id}")
     published = page.locator(".published-point")
-    assert published.count() == 3
+    expect(published).to_have_count(3)
     assert "Lo segnala [omissis]." in published.first.inner_text()
     assert "Mario Rossi" not in page.locator("main").inner_text()
     assert "Comune di Rho" in published.first.inner_text()

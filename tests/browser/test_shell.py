@@ -4,6 +4,7 @@ of the foundation, in both languages."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.fixtures.axe import assert_accessible
 from tests.fixtures.browser import log_in
@@ -58,13 +59,13 @@ def test_bootstrap_italia_is_loaded(page):
 
 def test_language_switch_keeps_the_page(page):
     page.goto("/password/forgot")
-    assert page.get_by_role("heading", name="Password dimenticata?").is_visible()
+    expect(page.get_by_role("heading", name="Password dimenticata?")).to_be_visible()
     _switch_language(page, "en")
     assert page.url.endswith("/password/forgot")
-    assert page.get_by_role("heading", name="Forgot your password?").is_visible()
+    expect(page.get_by_role("heading", name="Forgot your password?")).to_be_visible()
     assert page.locator("html").get_attribute("lang") == "en"
     _switch_language(page, "it")
-    assert page.get_by_role("heading", name="Password dimenticata?").is_visible()
+    expect(page.get_by_role("heading", name="Password dimenticata?")).to_be_visible()
 
 
 def test_skip_link_moves_to_the_content(page):
@@ -81,7 +82,7 @@ def test_navigation_collapses_on_small_screens(browser, live_server):
     page = context.new_page()
     page.goto("/")
     menu_link = page.locator("#main-menu").get_by_role("link", name="Home")
-    assert not menu_link.is_visible()
+    expect(menu_link).not_to_be_visible()
     page.get_by_role("button", name="Mostra o nascondi la navigazione").click()
     menu_link.wait_for(state="visible")
     assert_accessible(page)
@@ -112,5 +113,5 @@ def test_a_refused_page_explains_itself_accessibly(page, demo_data):
     log_in(page, "referente@comune-rho.example", "demo-referente-2026")
     response = page.goto("/admin/users/")
     assert response.status == 403
-    assert page.get_by_role("heading", name="Accesso negato").is_visible()
+    expect(page.get_by_role("heading", name="Accesso negato")).to_be_visible()
     assert_accessible(page)

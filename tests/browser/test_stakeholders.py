@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.accounts.models import User
@@ -27,14 +28,14 @@ def test_registry_pages_are_accessible(page, db, demo_data):
     _log_in(page)
     page.get_by_role("link", name="Anagrafe").click()
     page.wait_for_url("**/registry/")
-    assert page.get_by_role("heading", name="Anagrafe degli enti").is_visible()
+    expect(page.get_by_role("heading", name="Anagrafe degli enti")).to_be_visible()
     assert_accessible(page)
 
     page.get_by_label("Nome o codice ISTAT").fill("015182")
     page.get_by_role("button", name="Filtra").click()
     page.get_by_role("link", name="Comune di Rho").click()
-    assert page.get_by_role("cell", name=re.compile("^Roberto Referente")).is_visible()
-    assert page.get_by_text("Nord Ovest").first.is_visible()
+    expect(page.get_by_role("cell", name=re.compile("^Roberto Referente"))).to_be_visible()
+    expect(page.get_by_text("Nord Ovest").first).to_be_visible()
     assert_accessible(page)
 
     rho = db.session.scalar(select(Organisation).where(Organisation.istat_code == "015182"))
@@ -55,7 +56,7 @@ def test_registry_pages_are_accessible(page, db, demo_data):
         assert_accessible(page)
     page.goto("/registry/zones")
     page.get_by_role("link", name="Adda Martesana").click()
-    assert page.get_by_role("link", name="Comune di Melzo").is_visible()
+    expect(page.get_by_role("link", name="Comune di Melzo")).to_be_visible()
     assert_accessible(page)
 
 
@@ -65,9 +66,9 @@ def test_a_form_with_errors_and_an_import_preview_are_accessible(page, demo_data
     page.get_by_label("Nome", exact=True).fill("Comune di Rho")
     page.get_by_role("button", name="Salva").click()
     field_error = page.locator(".invalid-feedback", has_text="Un altro ente ha già questo nome.")
-    assert field_error.is_visible()
+    expect(field_error).to_be_visible()
     summary = page.locator("#form-errors")
-    assert summary.get_by_role("link", name="Un altro ente ha già questo nome.").is_visible()
+    expect(summary.get_by_role("link", name="Un altro ente ha già questo nome.")).to_be_visible()
     assert_accessible(page)
 
     sheet = tmp_path / "zone.csv"
@@ -75,8 +76,8 @@ def test_a_form_with_errors_and_an_import_preview_are_accessible(page, demo_data
     page.goto("/registry/import/zones")
     page.get_by_label("File CSV").set_input_files(str(sheet))
     page.get_by_role("button", name="Anteprima").click()
-    assert page.get_by_text("Zona sconosciuta: “Brianza”").is_visible()
-    assert page.get_by_role("button", name=re.compile("^Importa:")).count() == 0
+    expect(page.get_by_text("Zona sconosciuta: “Brianza”")).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("^Importa:"))).to_have_count(0)
     assert_accessible(page)
 
 
@@ -85,11 +86,11 @@ def test_bulk_invitation_preview_then_send(page, db, smtp, demo_data):
     page.goto("/registry/invitations/bulk")
     page.get_by_label("Invita gli enti di").select_option(label="Zona omogenea Nord Milano")
     page.get_by_role("button", name="Anteprima").click()
-    assert page.get_by_role("cell", name="Comune di Sesto San Giovanni").is_visible()
+    expect(page.get_by_role("cell", name="Comune di Sesto San Giovanni")).to_be_visible()
     assert_accessible(page)
     page.get_by_role("button", name="Invia 6 inviti").click()
     page.wait_for_url("**/registry/invitations")
-    assert page.get_by_role("status").filter(has_text="6 inviti inviati").is_visible()
+    expect(page.get_by_role("status").filter(has_text="6 inviti inviati")).to_be_visible()
     assert_accessible(page)
     assert deliver_due(db.session)["sent"] == 6
 
@@ -101,7 +102,7 @@ def test_an_invited_referent_accepts_and_logs_in(page, browser, live_server, db,
     page.get_by_role("link", name="Invita un referente").click()
     page.get_by_label("Indirizzo e-mail").fill("assessora@comune-legnano.example")
     page.get_by_role("button", name=re.compile("^Invia l.invito$")).click()
-    assert page.get_by_role("status").filter(has_text="È stato inviato un invito").is_visible()
+    expect(page.get_by_role("status").filter(has_text="È stato inviato un invito")).to_be_visible()
     deliver_due(db.session)
     [message] = smtp.inbox.to("assessora@comune-legnano.example")
     path = re.search(r"http://localhost(/invitation/\S+)", smtp.inbox.text(message)).group(1)
@@ -110,7 +111,7 @@ def test_an_invited_referent_accepts_and_logs_in(page, browser, live_server, db,
     invitee = context.new_page()
     try:
         invitee.goto(path)
-        assert invitee.get_by_text("Comune di Legnano").first.is_visible()
+        expect(invitee.get_by_text("Comune di Legnano").first).to_be_visible()
         assert_accessible(invitee)
         invitee.get_by_role("button", name="Accetta e imposta la password").click()
         assert_accessible(invitee)  # the errors, announced
@@ -119,15 +120,15 @@ def test_an_invited_referent_accepts_and_logs_in(page, browser, live_server, db,
         invitee.get_by_label("Ripeti la nuova password").fill("una frase segreta nuova")
         invitee.get_by_role("button", name="Accetta e imposta la password").click()
         invitee.wait_for_url("**/login")
-        assert invitee.get_by_role("status").filter(has_text="Comune di Legnano").is_visible()
+        expect(invitee.get_by_role("status").filter(has_text="Comune di Legnano")).to_be_visible()
         invitee.get_by_label("Indirizzo e-mail").fill("assessora@comune-legnano.example")
         invitee.get_by_label("Password").fill("una frase segreta nuova")
         invitee.get_by_role("button", name="Accedi").click()
         invitee.wait_for_url("**/")
-        assert invitee.get_by_role("button", name="Anna Assessora").is_visible()
+        expect(invitee.get_by_role("button", name="Anna Assessora")).to_be_visible()
 
         invitee.goto(path)
-        assert invitee.get_by_role("heading", name="Invito non valido").is_visible()
+        expect(invitee.get_by_role("heading", name="Invito non valido")).to_be_visible()
         assert_accessible(invitee)
     finally:
         context.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from app.demo import DEMO_LOGINS
 from app.plans.demo import SLUG
@@ -31,7 +32,7 @@ def no_script(browser, live_server, demo_data):
 
 def test_logging_out_without_javascript(no_script):
     log_in(no_script, "referente@comune-rho.example", "demo-referente-2026")
-    assert not no_script.locator("#account-menu-button").is_visible()
+    expect(no_script.locator("#account-menu-button")).not_to_be_visible()
     no_script.get_by_role("link", name="Cambia password").wait_for(state="visible")
     no_script.get_by_role("button", name="Esci", exact=True).click()
     no_script.wait_for_url("**/login")
@@ -44,7 +45,7 @@ def test_logging_out_everywhere_asks_first_without_javascript(no_script):
     no_script.get_by_role("button", name="Esci da tutti i dispositivi").click()
     question = no_script.get_by_text("compreso questo")  # what it does, before doing it
     question.wait_for()  # the question page has loaded (the click only starts the navigation)
-    assert question.is_visible()
+    expect(question).to_be_visible()
     no_script.locator("main").get_by_role("button", name="Esci da tutti i dispositivi").click()
     no_script.wait_for_url("**/login")
     no_script.goto("/observations/mine")
@@ -54,8 +55,8 @@ def test_logging_out_everywhere_asks_first_without_javascript(no_script):
 def test_the_account_menu_with_javascript_keeps_its_dropdown(page, demo_data):
     log_in(page, "referente@comune-rho.example", "demo-referente-2026")
     # the dropdown's entries, not twice (the no-script ones stay out of the page)
-    assert page.locator("button", has_text=re.compile(r"^\s*Esci\s*$")).count() == 1
-    assert page.locator("button", has_text="Esci da tutti i dispositivi").count() == 1
+    expect(page.locator("button", has_text=re.compile(r"^\s*Esci\s*$"))).to_have_count(1)
+    expect(page.locator("button", has_text="Esci da tutti i dispositivi")).to_have_count(1)
     page.locator("#account-menu-button").click()
     page.get_by_role("button", name="Esci", exact=True).click()
     page.wait_for_url("**/login")
@@ -66,7 +67,7 @@ def test_freezing_asks_on_a_page_of_its_own(page, db, demo_data):
     page.goto(f"/plans/{SLUG}/")
     page.get_by_role("button", name="Congela").click()
     page.get_by_role("heading", level=1, name="Congelare la versione 2").wait_for()
-    assert page.get_by_text("Questa azione non si può annullare.").is_visible()
+    expect(page.get_by_text("Questa azione non si può annullare.")).to_be_visible()
     assert_accessible(page)
     page.get_by_role("link", name="Annulla, non cambiare nulla").click()
     page.wait_for_url(f"**/plans/{SLUG}/")

@@ -4,6 +4,7 @@ accepts a suggestion: every page fits, passes axe, and needs no script."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.accounts.models import Role
@@ -50,7 +51,7 @@ def test_dashboard_groups_and_suggestions_on_a_phone(page, db, workspace_round):
     log_in(page, "moderatrice@example.org", PASSWORD)
     page.goto(f"/moderation/rounds/{workspace_round.id}/queue")
     page.get_by_role("link", name="Cruscotto").click()
-    assert page.locator("svg.bar-chart").count() == 5
+    expect(page.locator("svg.bar-chart")).to_have_count(5)
     assert page.locator("#total").inner_text() == "3"
     _fits(page)
     assert_accessible(page)
@@ -58,7 +59,7 @@ def test_dashboard_groups_and_suggestions_on_a_phone(page, db, workspace_round):
     _fits(page)
     assert_accessible(page)
     page.locator("table.groups tbody a").first.click()
-    assert page.locator("tr.adds-something").count() == 1
+    expect(page.locator("tr.adds-something")).to_have_count(1)
     _fits(page)
     assert_accessible(page)
     page.get_by_role("button", name="Conferma il gruppo").click()
