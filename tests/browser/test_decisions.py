@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.notifications.operations import deliver_due
@@ -51,11 +52,11 @@ def test_an_editor_decides_and_the_author_traces_it(page, db, setting, make_succ
     box = page.locator(f"input[value='s{span.id}']")
     page.locator(f"label[for='{box.get_attribute('id')}']").click()
     page.get_by_role("button", name="Salva", exact=True).click()
-    assert "Decisione salvata" in page.locator("main").inner_text()
+    expect(page.locator("main")).to_contain_text("Decisione salvata")
     page.get_by_role("button", name="Pubblica la decisione").click()
     assert_accessible(page)  # the confirmation page
     page.get_by_role("button", name="Pubblica la decisione").click()
-    assert "pubblicata" in page.locator(".decision-state").inner_text()
+    expect(page.locator(".decision-state")).to_contain_text("pubblicata")
 
     deliver_due(db.session)
     [message] = smtp.inbox.to(s.author.email)
@@ -63,6 +64,6 @@ def test_an_editor_decides_and_the_author_traces_it(page, db, setting, make_succ
     page.context.clear_cookies()
     log_in(page, s.author.email, PASSWORD)
     page.goto(urlsplit(link).path)
-    assert "nuove piste ciclabili" in page.locator("ins").first.inner_text()
-    assert "accolta" in page.locator(".point-outcome").inner_text()
+    expect(page.locator("ins").first).to_contain_text("nuove piste ciclabili")
+    expect(page.locator(".point-outcome")).to_contain_text("accolta")
     assert_accessible(page)

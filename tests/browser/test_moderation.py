@@ -39,7 +39,7 @@ def test_search_open_and_triage(page, db, queue_round):
     assert_accessible(page)
     page.get_by_label("Motivo (l'autore lo legge)").fill("Riguarda un altro piano")
     page.get_by_role("button", name="Dichiara non ammissibile").click()
-    assert "non ammissibile" in page.locator(".triage-state").inner_text()
+    expect(page.locator(".triage-state")).to_contain_text("non ammissibile")
     assert_accessible(page)
 
     page.get_by_role("link", name="Etichette").first.click()
@@ -53,10 +53,10 @@ def test_search_open_and_triage(page, db, queue_round):
     page.locator("table.queue tbody tr").first.get_by_role("link").click()
     page.locator("label[for^='tag-']", has_text="Ciclabilità").click()
     page.get_by_role("button", name="Salva le etichette", exact=True).click()
-    assert "Ciclabilità" in page.locator(".current-tags").inner_text()
+    expect(page.locator(".current-tags")).to_contain_text("Ciclabilità")
     page.get_by_label("Nota interna (solo personale)").fill("Sentire l'ufficio mobilità")
     page.get_by_role("button", name="Aggiungi la nota", exact=True).click()
-    assert "Sentire l'ufficio mobilità" in page.locator(".internal-note").inner_text()
+    expect(page.locator(".internal-note")).to_contain_text("Sentire l'ufficio mobilità")
     assert_accessible(page)
 
     # Tag both observations at once: preview, then apply (plain forms, no script needed).
@@ -67,10 +67,10 @@ def test_search_open_and_triage(page, db, queue_round):
     bulk.get_by_label("Azione", exact=True).select_option("tag")
     bulk.get_by_label("Etichetta (per aggiungerla o toglierla)").select_option(label="Ciclabilità")
     page.get_by_role("button", name="Anteprima").click()
-    assert "1 osservazione cambierà" in page.locator(".bulk-summary").inner_text()
+    expect(page.locator(".bulk-summary")).to_contain_text("1 osservazione cambierà")
     assert_accessible(page)
     page.get_by_role("button", name="Applica").click()
-    assert "1 osservazione modificata" in page.locator("main").inner_text()
+    expect(page.locator("main")).to_contain_text("1 osservazione modificata")
 
     # Every point of the filter's observations: the same preview, then apply.
     assert_accessible(page)  # the queue, with both bulk forms
@@ -80,9 +80,9 @@ def test_search_open_and_triage(page, db, queue_round):
         label="Ciclabilità"
     )
     of_filter.get_by_role("button", name="Verifica e applica").click()
-    assert "2 punti cambieranno" in page.locator(".bulk-summary").inner_text()
+    expect(page.locator(".bulk-summary")).to_contain_text("2 punti cambieranno")
     page.get_by_role("button", name="Applica").click()
-    assert "2 punti modificati" in page.locator("main").inner_text()
+    expect(page.locator("main")).to_contain_text("2 punti modificati")
 
     # Admit the other letter and give its point 1 to a plan editor, who finds it in their list.
     page.goto(f"/moderation/rounds/{queue_round.id}/queue?q=verde")
@@ -90,13 +90,13 @@ def test_search_open_and_triage(page, db, queue_round):
     page.get_by_role("button", name="Ammetti").click()
     page.locator("section.point label.form-check-label", has_text="Remo Redattore").click()
     page.get_by_role("button", name="Salva l'assegnazione").click()
-    assert "Remo Redattore" in page.locator(".point-assignees").inner_text()
-    assert "assegnata" in page.locator(".triage-state").inner_text()
+    expect(page.locator(".point-assignees")).to_contain_text("Remo Redattore")
+    expect(page.locator(".triage-state")).to_contain_text("assegnata")
     assert_accessible(page)
     page.context.clear_cookies()
     log_in(page, "redattore@example.org", PASSWORD)
     page.get_by_role("link", name="Le mie assegnazioni").first.click()
-    assert "/1" in page.locator(".my-points").inner_text()
+    expect(page.locator(".my-points")).to_contain_text("/1")
     assert_accessible(page)
     page.context.clear_cookies()
     log_in(page, "moderatrice@example.org", PASSWORD)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from app.accounts.models import Role
 from app.observations.models import Observation, Target
@@ -55,7 +56,7 @@ def test_select_a_passage_write_and_submit(page, db, open_round):
     button.wait_for(state="visible")
     button.click()
     page.wait_for_url("**/observations/new?**")
-    assert page.locator("mark").inner_text() == quote
+    expect(page.locator("mark")).to_have_text(quote)
     assert_accessible(page)
 
     page.get_by_label("Titolo").fill("Precisare il passaggio")
@@ -63,7 +64,7 @@ def test_select_a_passage_write_and_submit(page, db, open_round):
     page.get_by_role("button", name="Invia").click()
     page.wait_for_url("**/observations/*/")
     receipt_heading = page.get_by_role("heading", level=1)
-    assert f"{open_round.protocol_prefix}-0001" in receipt_heading.inner_text()
+    expect(receipt_heading).to_contain_text(f"{open_round.protocol_prefix}-0001")
     assert page.locator(".verification-code").inner_text()
     assert_accessible(page)
 
@@ -115,7 +116,7 @@ def test_choose_a_passage_with_the_keyboard_only(page, db, open_round):
     page.get_by_role("button", name="Invia").focus()
     page.keyboard.press("Enter")
     page.wait_for_url("**/observations/*/")
-    assert page.locator("mark").inner_text() == quote
+    expect(page.locator("mark")).to_have_text(quote)
     observation = db.session.query(Observation).one()
     assert observation.target is Target.PASSAGE and observation.quote_text == quote
 

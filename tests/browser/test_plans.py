@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -28,7 +30,7 @@ def test_the_frozen_draft_is_public_and_accessible(page, demo_data):
     assert_accessible(page)
     anchor = page.locator(".plan-permalink").first
     anchor.click()
-    assert "#p-" in page.url
+    expect(page).to_have_url(re.compile(r"#p-"))
 
 
 def test_the_diff_marks_changes_without_colour_alone(page, demo_data):

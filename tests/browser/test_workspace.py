@@ -52,7 +52,7 @@ def test_dashboard_groups_and_suggestions_on_a_phone(page, db, workspace_round):
     page.goto(f"/moderation/rounds/{workspace_round.id}/queue")
     page.get_by_role("link", name="Cruscotto").click()
     expect(page.locator("svg.bar-chart")).to_have_count(5)
-    assert page.locator("#total").inner_text() == "3"
+    expect(page.locator("#total")).to_have_text("3")
     _fits(page)
     assert_accessible(page)
     page.get_by_role("link", name="Gruppi di osservazioni simili").first.click()
@@ -63,7 +63,7 @@ def test_dashboard_groups_and_suggestions_on_a_phone(page, db, workspace_round):
     _fits(page)
     assert_accessible(page)
     page.get_by_role("button", name="Conferma il gruppo").click()
-    assert "confermato" in page.locator(".group-summary").inner_text()
+    expect(page.locator(".group-summary")).to_contain_text("confermato")
     page.locator("table.group-members tbody a").first.click()
     _fits(page)
     assert_accessible(page)
