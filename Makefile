@@ -19,7 +19,7 @@ MO_FILES := $(PO_FILES:.po=.mo)
 .PHONY: setup run test test-sqlite test-postgresql lint format translations i18n-update \
         migrate worker clean bench wrk
 
-setup: $(STAMPS)/python $(STAMPS)/npm translations
+setup: $(STAMPS)/python $(STAMPS)/npm $(STAMPS)/pdf-libs translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,14 @@ $(BIN)/python:
 
 $(STAMPS)/python: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@mkdir -p $(STAMPS) && touch $@
+
+# WeasyPrint lays out the PDF/A annex with Pango; DejaVu is its fallback font (Titillium Web
+# comes from Bootstrap Italia). From Debian, where missing (apt-get needs root).
+PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+$(STAMPS)/pdf-libs:
+	@dpkg -s $(PDF_PACKAGES) >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PDF_PACKAGES); }
 	@mkdir -p $(STAMPS) && touch $@
 
 # Front-end packages from npm: Bootstrap Italia is copied into static/vendor (not committed);

@@ -58,6 +58,8 @@ def _configure_logging(app: Flask) -> None:
     level = app.config.get("LOG_LEVEL", "INFO")
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    for chatty in ("weasyprint", "fontTools"):  # a line per layout step and font subset
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 def _init_extensions(app: Flask) -> None:
@@ -123,6 +125,7 @@ def _register_cli(app: Flask) -> None:
     from app.moderation.cli import moderation_cli
     from app.notifications.cli import outbox_cli
     from app.plans.cli import plans_cli
+    from app.reports.cli import reports_cli
     from app.rounds.cli import rounds_cli
     from app.stakeholders.cli import orgs_cli
 
@@ -137,3 +140,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(moderation_cli)
     app.cli.add_command(bench_cli)
     app.cli.add_command(plans_cli)
+    app.cli.add_command(reports_cli)

@@ -12,18 +12,15 @@ from sqlalchemy.orm import Session
 
 from app.core import odsstream
 from app.core.csvstream import csv_stream
-from app.core.i18n import lazy_gettext as _l
 from app.core.pagination import paginate
 from app.core.permissions import anyone, is_staff, require
 from app.core.security import public
 from app.decisions.models import OUTCOME_LABELS
 from app.extensions import db
-from app.moderation import dashboard
 from app.observations.forms import CHANNEL_LABELS
 from app.observations.models import Observation
-from app.plans.forms import POLICY_AREA_LABELS
 from app.plans.frozen import frozen_tree
-from app.reports import exports, publication, queries, sections, statistics
+from app.reports import exports, figures, publication, queries, sections
 from app.reports.permissions import can_read_report, report_exists, report_is_draft
 from app.rounds.models import Round
 from app.rounds.operations import register_conclusion_hook
@@ -147,54 +144,11 @@ def section(round_: Round, key: str):
     )
 
 
-#: What a row without a value stands for, per dimension.
-EMPTY = {
-    "kind": _l("Citizens"),
-    "group": _l("In no group"),
-    "zone": _l("No zone"),
-    "area": _l("No policy area"),
-    "channel": _l("Unknown"),
-}
-TITLES = {
-    "kind": _l("By kind of organisation"),
-    "group": _l("By group"),
-    "zone": _l("By zone"),
-    "area": _l("By policy area"),
-    "channel": _l("By channel"),
-}
-
-
-def _label(dimension: str, key) -> str:
-    if key is None:
-        return str(EMPTY[dimension])
-    labels = {"kind": KIND_LABELS, "area": POLICY_AREA_LABELS, "channel": CHANNEL_LABELS}
-    return str(labels[dimension][key]) if dimension in labels else key
-
-
 @bp.get("/rounds/<int:round_id>/statistics")
 @public
 @require(anyone, load=ROUND, visible=report_exists, allowed=can_read_report)
 def round_statistics(round_: Round):
-    figures = statistics.round_statistics(db.session, round_)
-    tables = [
-        (table, [(_label(table.dimension, row.key), row) for row in table.rows])
-        for table in figures.tables
-    ]
-    charts = {
-        table.dimension: dashboard.bars([(str(label), row.observations) for label, row in rows])
-        for table, rows in tables
-    }
-    return _render(
-        round_,
-        "reports/statistics.html",
-        figures=figures,
-        tables=tables,
-        charts=charts,
-        titles=TITLES,
-        outcomes=statistics.OUTCOMES,
-        chart_width=dashboard.WIDTH,
-        label_width=dashboard.LABEL_WIDTH,
-    )
+    return _render(round_, "reports/statistics.html", **figures.statistics_view(db.session, round_))
 
 
 #: What each export format is sent as.

@@ -10,13 +10,16 @@ from sqlalchemy import select
 
 from app.accounts.models import Role
 from app.decisions import operations as decisions
-from app.decisions.models import RoundDecisionSettings
+from app.decisions.models import Outcome, RoundDecisionSettings
 from app.extensions import db as _db
 from app.moderation import operations as moderation
 from app.moderation.models import Triage
 from app.observations.models import Point
+from app.plans import operations as plans
+from app.plans.changes import TextChange
 from app.plans.models import Section
-from app.rounds.models import RoundState
+from app.plans.tree import load_tree
+from app.rounds.models import Round, RoundState
 from app.stakeholders.models import OrganisationKind
 
 
@@ -89,3 +92,44 @@ def scene(
     points[0].target, points[0].section_id = "section", section.id
     _db.session.commit()
     return Scene(round_, editor, moderator, referent, comune, university, observations, points)
+
+
+def respond(db, make_successor, scene):
+    """A response version whose first paragraph is edited (one change), both points 1 of the
+    comune's and the university's letters anchored on that paragraph's section; the first is
+    accepted with a link to the change, the second is not relevant."""
+    round_ = db.session.get(Round, scene.round.id)
+    consulted = [p for _n, p in load_tree(db.session, round_.version).paragraphs()]
+    section_id = consulted[0].section_id
+    response = make_successor(round_.version)
+    round_.response_version_id = response.id
+    for point in scene.points[:2]:
+        point.target, point.section_id = "section", section_id
+    db.session.commit()
+    _node, first = next(load_tree(db.session, response).paragraphs())
+    plans.update_paragraph(
+        db.session,
+        first,
+        html=first.text + " Con nuove piste ciclabili.",
+        seen_lock=first.lock_version,
+    )
+    db.session.commit()
+    change = db.session.scalar(select(TextChange).where(TextChange.version_id == response.id))
+    decision = decisions.save(
+        db.session,
+        scene.points[0],
+        decisions.Draft(Outcome.ACCEPTED, "Accolta: integrata.", None, [change.id]),
+        actor=scene.editor,
+    )
+    db.session.commit()
+    decisions.publish(
+        db.session, scene.points[0], actor=scene.editor, seen_lock=decision.lock_version
+    )
+    db.session.commit()
+    decide(scene.points[1], Outcome.NOT_RELEVANT, "Fuori tema.", scene.editor)
+    key = next(
+        n.section.key
+        for n in load_tree(db.session, round_.version).walk()
+        if n.section.id == section_id
+    )
+    return change, key

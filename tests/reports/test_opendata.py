@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from app.decisions.models import Outcome
 from app.rounds.models import RoundState
-from tests.reports.conftest import decide
-from tests.reports.test_sections import _respond
+from tests.reports.conftest import decide, respond
 
 
 def _conclude(db, scene):
@@ -40,7 +39,7 @@ def test_points_page_by_page_with_outcomes(db, client, scene):
 
 
 def test_changes_with_the_points_that_link_them(db, client, scene, make_successor):
-    change, _key = _respond(db, make_successor, scene)
+    change, _key = respond(db, make_successor, scene)
     _conclude(db, scene)
     [row] = client.get(f"/api/v1/open/rounds/{scene.round.id}/changes").get_json()["changes"]
     assert row["id"] == change.id and row["kind"] == "edited"

@@ -3,64 +3,15 @@ them, and the points on it that led to no change; an index with counts; bounded 
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from app.decisions import operations as decisions
-from app.decisions.models import Outcome
-from app.plans import operations as plans
-from app.plans.changes import TextChange
-from app.plans.tree import load_tree
-from app.rounds.models import Round
 from tests.fixtures.factories import login
 from tests.moderation.test_queue import count_statements
-from tests.reports.conftest import decide
-
-
-def _respond(db, make_successor, scene):
-    """A response version whose first paragraph is edited (one change), both points 1 of the
-    comune's and the university's letters anchored on that paragraph's section; the first is
-    accepted with a link to the change, the second is not relevant."""
-    round_ = db.session.get(Round, scene.round.id)
-    consulted = [p for _n, p in load_tree(db.session, round_.version).paragraphs()]
-    section_id = consulted[0].section_id
-    response = make_successor(round_.version)
-    round_.response_version_id = response.id
-    for point in scene.points[:2]:
-        point.target, point.section_id = "section", section_id
-    db.session.commit()
-    _node, first = next(load_tree(db.session, response).paragraphs())
-    plans.update_paragraph(
-        db.session,
-        first,
-        html=first.text + " Con nuove piste ciclabili.",
-        seen_lock=first.lock_version,
-    )
-    db.session.commit()
-    change = db.session.scalar(select(TextChange).where(TextChange.version_id == response.id))
-    decision = decisions.save(
-        db.session,
-        scene.points[0],
-        decisions.Draft(Outcome.ACCEPTED, "Accolta: integrata.", None, [change.id]),
-        actor=scene.editor,
-    )
-    db.session.commit()
-    decisions.publish(
-        db.session, scene.points[0], actor=scene.editor, seen_lock=decision.lock_version
-    )
-    db.session.commit()
-    decide(scene.points[1], Outcome.NOT_RELEVANT, "Fuori tema.", scene.editor)
-    key = next(
-        n.section.key
-        for n in load_tree(db.session, round_.version).walk()
-        if n.section.id == section_id
-    )
-    return change, key
+from tests.reports.conftest import respond
 
 
 def test_a_sections_changes_with_their_reasons_and_the_points_without_one(
     db, client, scene, make_successor
 ):
-    change, key = _respond(db, make_successor, scene)
+    change, key = respond(db, make_successor, scene)
     login(client, scene.moderator)
     page = client.get(f"/reports/rounds/{scene.round.id}/sections/{key}").get_data(as_text=True)
     changes, _, unchanged = page.partition("Punti su questa sezione")
@@ -72,7 +23,7 @@ def test_a_sections_changes_with_their_reasons_and_the_points_without_one(
 
 
 def test_the_index_counts_points_and_changes_per_section(db, client, scene, make_successor):
-    _change, key = _respond(db, make_successor, scene)
+    _change, key = respond(db, make_successor, scene)
     login(client, scene.moderator)
     page = client.get(f"/reports/rounds/{scene.round.id}/sections/").get_data(as_text=True)
     line = next(line for line in page.splitlines() if f"/sections/{key}" in line)
@@ -88,7 +39,7 @@ def test_an_unknown_section_is_not_found(db, client, scene):
 def test_a_sections_page_costs_the_same_statements_with_more_points(
     db, client, scene, make_successor, make_observation
 ):
-    _change, key = _respond(db, make_successor, scene)
+    _change, key = respond(db, make_successor, scene)
     login(client, scene.moderator)
     paths = [
         f"/reports/rounds/{scene.round.id}/sections/{key}",
