@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -129,6 +130,13 @@ class Config:
     #: The longest observation text (longer ones go in an attachment).
     OBSERVATION_MAX_CHARS = _int("OBSERVATION_MAX_CHARS", 30_000)
 
+    #: The annex files the worker makes: where they are kept (shared by the web servers and the
+    #: worker), for how long a draft's or a staff-only file is kept, and after how long without
+    #: a heartbeat a job's worker is taken for dead and the job queued again.
+    EXPORTS_DIR = os.environ.get("EXPORTS_DIR", str(INSTANCE_DIR / "exports"))
+    EXPORT_RETENTION_HOURS = _int("EXPORT_RETENTION_HOURS", 72)
+    EXPORT_STALE_SECONDS = _int("EXPORT_STALE_SECONDS", 600)
+
     BABEL_DEFAULT_LOCALE = "it"
     BABEL_DEFAULT_TIMEZONE = "Europe/Rome"
     LANGUAGES = ("it", "en")
@@ -179,6 +187,7 @@ class TestConfig(Config):
     MAIL_SUPPRESS_SEND = False
     TRACCIA_BASE_URL = "http://localhost"
     SERVER_NAME = None
+    EXPORTS_DIR = os.path.join(tempfile.gettempdir(), f"traccia-test-exports-{os.getpid()}")
 
 
 CONFIGS = {

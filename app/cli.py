@@ -12,17 +12,23 @@ from flask.cli import AppGroup
 from app.demo import DEMO_LOGINS, load_demo
 from app.extensions import db
 from app.notifications.operations import deliver_due, worker_id
+from app.reports.jobs import run_due
 from app.rounds.operations import apply_due_transitions
 
-worker_cli = AppGroup("worker", help="Background work: rounds by the clock, then the mail outbox.")
+worker_cli = AppGroup(
+    "worker", help="Background work: rounds by the clock, the mail outbox, the annex files."
+)
 demo_cli = AppGroup("demo", help="Demo data for development.")
 
 
 def one_pass(worker: str) -> dict:
-    """Open, close and remind rounds that are due (which may queue mail), then send mail."""
+    """Open, close and remind rounds that are due (which may queue mail), send mail, then make
+    at most one annex file (minutes for a large round: run a second worker to keep mail going
+    meanwhile; they never take the same work)."""
     counts = apply_due_transitions(db.session)
     db.session.commit()
     counts.update(deliver_due(db.session, worker=worker))
+    counts.update(run_due(db.session, worker=worker))
     db.session.remove()
     return counts
 

@@ -39,6 +39,7 @@ from app.plans.models import (
     PlanVersion,
     Section,
 )
+from app.reports.models import ExportJob
 from app.rounds.models import ConclusionOverride, ProtocolCounter, Round
 from app.stakeholders.models import (
     Group,
@@ -62,6 +63,7 @@ __all__ = [
     "Decision",
     "DecisionLink",
     "DecisionRevision",
+    "ExportJob",
     "Group",
     "IdempotencyRecord",
     "InternalNote",

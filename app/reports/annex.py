@@ -80,6 +80,11 @@ class Front:
     observations: int
     points: int
 
+    @property
+    def created(self) -> str:
+        """When it was made, as the PDF's metadata writes it (W3C date and time)."""
+        return self.made_at.replace(microsecond=0).isoformat()
+
 
 def _front(round_: Round, stats, *, draft: bool, digest: str) -> Front:
     version = round_.version

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -12,28 +10,13 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from app.core.files import write_atomically
 from app.extensions import db
 from app.reports import annex
 from app.reports.permissions import report_is_draft
 from app.rounds.models import Round
 
 reports_cli = AppGroup("reports", help="The traceability report of a round.")
-
-
-def write_atomically(path: Path, write) -> str:
-    """``write(file)`` into a temporary file beside ``path``, flushed to disk, then renamed
-    over ``path``: a reader finds the whole file or none, never half of one."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            result = write(out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return result
 
 
 @reports_cli.command("annex")

@@ -32,4 +32,14 @@ def can_read_report(user, round_: Round) -> bool:
     return is_staff(user) and round_.state in _REPORTABLE
 
 
-register(report_exists, can_read_report)
+def can_download_annex(user, job) -> bool:
+    """An annex file: a draft's, or one for staff only (the ODT to edit), to staff; a concluded
+    round's public annex to whoever may read the report (checked first, on the round)."""
+    from app.reports.jobs import FORMATS
+
+    if job.draft or FORMATS[job.format]["staff_only"]:
+        return is_staff(user)
+    return True
+
+
+register(report_exists, can_read_report, can_download_annex)

@@ -38,6 +38,8 @@ PUBLIC_ENDPOINTS = {
     "reports.export",
     "reports.by_section",
     "reports.section",
+    "reports.exports_page",
+    "reports.download_annex",  # a draft's or a staff-only file to staff; the public annex after
     "opendata.rounds",  # the open-data API: concluded public rounds only
     "opendata.round_",
     "opendata.points",
