@@ -1,8 +1,10 @@
 """The traceability report (issue 14) on the benchmark data set: its pages (server time and SQL
 statements) and its exports (rows per second and the growth of the resident set while one is
-streamed), with every admissible point decided (bench/dataset: ``decisions``).
+streamed), and the council annex (PDF/A and ODT: seconds and resident-set growth), with every
+admissible point decided (bench/dataset: ``decisions``).
 
     .venv/bin/python bench/report.py [--scale small|large] [--db sqlite|postgresql] [--repeat 10]
+                                     [--no-annex]
 
 Seeds a fresh database with ``bench.dataset.build``, then, as the moderator, requests each page
 through the Flask test client (``bench.traceability.measure``: median and p95 after two warm-up
@@ -52,11 +54,34 @@ def stream(client, path: str) -> tuple[float, int, int, int]:
     return time.perf_counter() - started, size, lines, _status("VmHWM") - before
 
 
+def annex_file(app, round_id: int, fmt: str) -> tuple[float, int, int]:
+    """(seconds, bytes, resident-set growth in kB) of the annex written as the worker writes it:
+    into a file, its data read through a session of its own."""
+    import tempfile
+
+    from sqlalchemy.orm import Session
+
+    from app.extensions import db
+    from app.reports import annex
+
+    write = annex.write_pdf if fmt == "pdf" else annex.write_odt
+    with app.app_context(), tempfile.TemporaryFile() as out:
+        gc.collect()
+        Path("/proc/self/clear_refs").write_text("5")
+        before = _status("VmRSS")
+        started = time.perf_counter()
+        with Session(db.engine) as session:
+            write(session, round_id, draft=True, out=out)
+        seconds = time.perf_counter() - started
+        return seconds, out.tell(), _status("VmHWM") - before
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--scale", choices=("small", "large"), default="small")
     parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--no-annex", action="store_true", help="skip the PDF/A and ODT annex")
     args = parser.parse_args()
     database = Database(args.db)
     try:
@@ -135,6 +160,13 @@ def main() -> None:
                 f"  export {fmt}: {seconds:.1f} s, {size / 1024 / 1024:.1f} MB, about "
                 f"{rows / seconds:,.0f} rows/s, resident set +{growth / 1024:.1f} MB"
             )
+        if not args.no_annex:
+            for fmt in ("odt", "pdf"):
+                seconds, size, growth = annex_file(app, round_id, fmt)
+                print(
+                    f"  annex {fmt}: {seconds:.1f} s, {size / 1024 / 1024:.1f} MB, about "
+                    f"{points / seconds:,.0f} points/s, resident set +{growth / 1024:.0f} MB"
+                )
     finally:
         database.drop()
 

@@ -103,6 +103,14 @@ def shell_part(name: str) -> Markup:
     return part
 
 
+def css_string(value) -> Markup:
+    """``value`` as a CSS string literal (the PDF annex's margins): every character but letters,
+    digits and spaces written as a CSS escape, so that no text ends the string, the rule or the
+    style element it stands in."""
+    escaped = "".join(c if c.isalnum() or c == " " else f"\\{ord(c):x} " for c in str(value))
+    return Markup(f'"{escaped}"')  # noqa: S704 - every other character is escaped
+
+
 def init_templating(app: Flask) -> None:
     from app.core.formats import init_formats
 
@@ -115,6 +123,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["role_label"] = lambda role: str(ROLE_LABELS.get(role, role))
     app.jinja_env.filters["audit_label"] = audit_label
     app.jinja_env.filters["outbox_status_label"] = lambda s: str(OUTBOX_STATUS_LABELS.get(s, s))
+    app.jinja_env.filters["css_string"] = css_string
 
     @app.context_processor
     def _shell_context():

@@ -20,6 +20,7 @@ draft carries the draft's digest (the draft export says ``"draft": true`` in eve
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -165,6 +166,23 @@ def _fetcher(allowed: set[str]):
     return FontsOnly(allowed_protocols={"file"}, allow_redirects=False)
 
 
+#: Observations laid out at a time: each part of the PDF is a WeasyPrint document of its own,
+#: written to a temporary file and let go before the next (WeasyPrint holds a document's whole
+#: layout, about 1 MB a page), so memory stays flat whatever the size of the round.
+PDF_PART = 150
+
+
+def _parts(items: Iterator, size: int) -> Iterator[list]:
+    part: list = []
+    for item in items:
+        part.append(item)
+        if len(part) == size:
+            yield part
+            part = []
+    if part:
+        yield part
+
+
 def write_pdf(
     session: Session,
     round_id: int,
@@ -174,35 +192,66 @@ def write_pdf(
     language: str | None = None,
     progress: Progress | None = None,
 ) -> str:
-    """The annex as PDF/A-3b into ``out``; returns the digest of the data it shows."""
+    """The annex as PDF/A-3b into ``out``; returns the digest of the data it shows.
+
+    The title page, the contents and the statistics are laid out first (twice: once to count
+    their pages, once with the page where the observations start), then the observations in
+    parts of :data:`PDF_PART`, each numbered on from the last; pypdf joins the parts into one
+    document that keeps the first part's PDF/A identification (XMP metadata, output intent)."""
     from weasyprint import HTML  # imported here: only the annex needs Pango
 
     fonts = _fonts()
-    with _rendering(language):
+    fetcher = _fetcher({uri for _style, _weight, uri in fonts})
+    with _rendering(language), tempfile.TemporaryDirectory(prefix="traccia-annex-") as folder:
         front, view = _prepare(session, round_id, draft=draft)
-        html = render_template(
-            "reports/annex/annex.html",
-            front=front,
-            items=_items(session, round_id, front.observations, progress),
-            fonts=fonts,
+        context = {
+            "front": front,
+            "fonts": fonts,
             # for the page margins (the stylesheet is not read for messages)
-            labels={"digest": _("Data digest"), "draft": _("DRAFT")},
-            outcome_labels=OUTCOME_LABELS,
-            channel_labels=CHANNEL_LABELS,
-            kind_labels=KIND_LABELS,
+            "labels": {"digest": _("Data digest"), "draft": _("DRAFT")},
+            "outcome_labels": OUTCOME_LABELS,
+            "channel_labels": CHANNEL_LABELS,
+            "kind_labels": KIND_LABELS,
             **view,
-        )
-    HTML(
-        string=html,
-        base_url=current_app.config["TRACCIA_BASE_URL"],
-        url_fetcher=_fetcher({uri for _style, _weight, uri in fonts}),
-    ).write_pdf(
-        out,
-        pdf_variant="pdf/a-3b",
-        pdf_identifier=front.digest[:32].encode(),
-        uncompressed_pdf=False,
-    )
+        }
+        options = {"pdf_variant": "pdf/a-3b", "pdf_identifier": front.digest[:32].encode()}
+
+        def lay_out(template: str, **more):
+            html = render_template(f"reports/annex/{template}", **context, **more)
+            base = current_app.config["TRACCIA_BASE_URL"]
+            return HTML(string=html, base_url=base, url_fetcher=fetcher).render()
+
+        counted = len(lay_out("front.html", observations_page="").pages)
+        document = lay_out("front.html", observations_page=counted + 1)
+        paths = [Path(folder) / "0.pdf"]
+        document.write_pdf(paths[0], **options)
+        start = len(document.pages) + 1
+        del document
+        items = _items(session, round_id, front.observations, progress)
+        for index, part in enumerate(_parts(items, PDF_PART)):
+            document = lay_out("observations.html", items=part, first=index == 0, start_page=start)
+            paths.append(Path(folder) / f"{index + 1}.pdf")
+            document.write_pdf(paths[-1], **options)
+            start += len(document.pages)
+            del document
+        if len(paths) == 1:  # no observation: the part that says so
+            document = lay_out("observations.html", items=[], first=True, start_page=start)
+            paths.append(Path(folder) / "1.pdf")
+            document.write_pdf(paths[-1], **options)
+        _join(paths, out)
     return front.digest
+
+
+def _join(paths: list[Path], out: BinaryIO) -> None:
+    """One PDF of the parts, in order: the first part's catalogue (its XMP metadata, output
+    intent, outline) with every page of the others after its own."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=paths[0])
+    for path in paths[1:]:
+        writer.append(path, import_outline=True)
+    writer.add_metadata(PdfReader(paths[0]).metadata)  # the document information, as in the XMP
+    writer.write(out)
 
 
 def write_odt(

@@ -36,6 +36,12 @@ def _pdf(db, scene, **options) -> tuple[PdfReader, str, str]:
     return reader, text, digest
 
 
+def _numbered(reader: PdfReader) -> None:
+    """Every page but the title page ends with its number, counted on across the parts."""
+    for number, page in enumerate(reader.pages[1:], start=2):
+        assert page.extract_text().rstrip().endswith(str(number)), number
+
+
 def _odt_text(data: bytes) -> tuple[list[str], list[str]]:
     from odf import teletype, text
     from odf.opendocument import load
@@ -65,8 +71,8 @@ def test_the_pdf_holds_every_observation_and_the_digest_of_its_data(db, client, 
     login(client, scene.moderator)
     assert digest == _jsonl_digest(client, scene)
     assert digest in text.replace("\n", "")
-    pages = len(reader.pages)
-    assert pages >= 4 and f"2 / {pages}" in text  # page numbers from the second page
+    assert len(reader.pages) >= 4
+    _numbered(reader)
     assert scene.referent.display_name not in text and scene.referent.email not in text
     assert "Più piste ciclabili in centro" not in text  # the round does not publish them
 
@@ -157,6 +163,20 @@ def test_the_odt_reads_the_round_chunk_by_chunk(db, scene, monkeypatch, make_obs
     protocols = [h for h in headings if h.startswith(scene.round.protocol_prefix)]
     assert len(protocols) == 9 and protocols == sorted(set(protocols))
     assert seen == [2, 4, 6, 8, 9]
+
+
+def test_the_pdf_is_laid_out_in_parts_joined_into_one(db, scene, monkeypatch, make_observation):
+    for i in range(5):
+        make_observation(scene.round, scene.referent, body_html=f"<p>Altra {i}</p>")
+    monkeypatch.setattr(annex, "PDF_PART", 2)
+    seen = []
+    reader, text, _digest = _pdf(db, scene, draft=True, progress=lambda d, t: seen.append(d))
+    protocols = re.findall(rf"^{scene.round.protocol_prefix}-\d+$", text, re.M)
+    assert len(protocols) == 9 and protocols == sorted(set(protocols))
+    _numbered(reader)  # five parts of observations after the front matter, numbered on
+    assert "/ID" in reader.trailer and "/OutputIntents" in reader.trailer["/Root"]
+    assert reader.metadata.producer.startswith("WeasyPrint")  # as the XMP says
+    assert seen[-1] == 9
 
 
 def test_the_command_writes_the_whole_file_or_none(app, db, scene, tmp_path):
