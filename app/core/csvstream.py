@@ -13,10 +13,15 @@ from collections.abc import Iterable, Iterator
 PIECE = 32_000
 
 
+_FORMULA = frozenset("=+-@\t\r")
+
+
 def csv_cell(value) -> str:
     """A cell a spreadsheet shows as text, never runs as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    if value is None:
+        return ""
+    text = value if type(value) is str else str(value)
+    return "'" + text if text and text[0] in _FORMULA else text
 
 
 def csv_stream(header: Iterable[str], rows: Iterable[Iterable]) -> Iterator[str]:
@@ -25,7 +30,7 @@ def csv_stream(header: Iterable[str], rows: Iterable[Iterable]) -> Iterator[str]
     yield "\ufeff"
     writer.writerow(header)
     for row in rows:
-        writer.writerow(csv_cell(value) for value in row)
+        writer.writerow([csv_cell(value) for value in row])
         if buffer.tell() > PIECE:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -9,7 +9,7 @@ changes they made. Two formats of the same content:
 - **ODT**, streamed (``app/core/odtstream.py``), for staff to edit before the council.
 
 Both show what the report shows (``queries.report_items``: what may be published, published
-decisions only) and are read in chunks of ``exports.CHUNK`` observations like the exports.
+decisions only), read in chunks of :data:`CHUNK` observations.
 
 The **digest** on the title page is the SHA-256 of the round's JSON Lines export
 (``export.jsonl``) as it stood when the annex was made: anyone can download that export and
@@ -38,6 +38,7 @@ from app.core.db import utcnow
 from app.core.formats import format_day, format_when
 from app.decisions.models import OUTCOME_LABELS
 from app.observations.forms import CHANNEL_LABELS
+from app.observations.models import Observation
 from app.reports import exports, figures, queries
 from app.rounds.models import Round
 from app.stakeholders.labels import KIND_LABELS
@@ -106,12 +107,37 @@ def _front(round_: Round, stats, *, draft: bool, digest: str) -> Front:
     )
 
 
+#: Observations read at a time (as the report's items, with their changes before and after).
+CHUNK = 500
+
+
+def _chunks(session: Session, round_id: int) -> Iterator[tuple[Round, list]]:
+    """The round's registered observations in protocol order, :data:`CHUNK` at a time by
+    keyset, the session emptied after each chunk (memory stays flat)."""
+    after = 0
+    while True:
+        round_ = session.get(Round, round_id)
+        chunk = list(
+            session.scalars(
+                queries.registered(round_)
+                .where(Observation.protocol_number > after)
+                .order_by(Observation.protocol_number)
+                .limit(CHUNK)
+            )
+        )
+        if not chunk:
+            return
+        yield round_, chunk
+        after = chunk[-1].protocol_number
+        session.expunge_all()
+
+
 def _items(session: Session, round_id: int, total: int, progress: Progress | None) -> Iterator:
     """(the consulted version's sections by id, a report item) for every registered
     observation in protocol order, a chunk at a time."""
     sections = None
     done = 0
-    for round_, chunk in exports._chunks(session, round_id):
+    for round_, chunk in _chunks(session, round_id):
         if sections is None:
             sections = exports.sections_of(session, round_)
         for item in queries.report_items(session, round_, chunk):

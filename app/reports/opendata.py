@@ -31,7 +31,7 @@ from app.extensions import db
 from app.observations.models import Observation, Point
 from app.plans.changes import ChangeSide, TextChange, TextChangeParagraph, TextChangeSpan
 from app.plans.models import Paragraph
-from app.reports import exports, queries
+from app.reports import exports, queries, rows
 from app.reports.permissions import can_read_report
 from app.rounds.models import Round, RoundState
 
@@ -174,22 +174,19 @@ def points(round_id: int):
     ``limit`` observations at a time in protocol order."""
     round_ = _public_round(round_id)
     limit, after = _limit(), _cursor()
-    page = list(
-        db.session.scalars(
-            queries.registered(round_)
-            .where(Observation.protocol_number > after)
-            .order_by(Observation.protocol_number)
-            .limit(limit)
-        )
+    numbers = db.session.scalars(
+        queries.registered(round_)
+        .with_only_columns(Observation.protocol_number)
+        .where(Observation.protocol_number > after)
+        .order_by(Observation.protocol_number)
+        .limit(limit)
+    ).all()
+    records = rows.records(
+        db.session, round_.id, draft=False, columns=exports.COLUMNS, after=after, limit=limit
     )
-    sections = exports.sections_of(db.session, round_)
-    rows = [
-        {name: value for name, value in record.items() if name != "draft"}
-        for item in queries.report_items(db.session, round_, page)
-        for record in exports.item_records(item, sections, draft=False)
-    ]
-    last = page[-1].protocol_number if page else 0
-    return _answer({"points": rows, "next_cursor": _next(last, page, limit)})
+    points = [{name: value for name, value in r.items() if name != "draft"} for r in records]
+    last = numbers[-1] if numbers else 0
+    return _answer({"points": points, "next_cursor": _next(last, numbers, limit)})
 
 
 @bp.get("/rounds/<int:round_id>/changes")

@@ -152,7 +152,7 @@ def _content(data: bytes) -> bytes:
 def test_the_odt_reads_the_round_chunk_by_chunk(db, scene, monkeypatch, make_observation):
     for i in range(5):
         make_observation(scene.round, scene.referent, body_html=f"<p>Altra {i}</p>")
-    monkeypatch.setattr(annex.exports, "CHUNK", 2)
+    monkeypatch.setattr(annex, "CHUNK", 2)
     seen = []
     out = io.BytesIO()
     with Session(db.engine) as session:

@@ -10,6 +10,7 @@ import json
 
 from app.decisions.models import Outcome
 from app.reports import exports
+from app.reports import rows as export_rows
 from app.rounds.models import RoundState
 from tests.fixtures.factories import login
 from tests.reports.conftest import decide
@@ -79,7 +80,7 @@ def test_chunk_by_chunk_the_rows_are_all_there_once(
 ):
     for i in range(5):
         make_observation(scene.round, scene.referent, body_html=f"<p>Altra {i}</p>")
-    monkeypatch.setattr(exports, "CHUNK", 2)
+    monkeypatch.setattr(export_rows, "CHUNK", 2)
     login(client, scene.moderator)
     rows = list(
         csv.DictReader(io.StringIO(_get(client, scene, "csv").get_data().decode("utf-8-sig")))
