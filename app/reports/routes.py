@@ -1,7 +1,9 @@
 """The traceability report of a round: by observation (filtered, a page at a time, a permalink
-per observation), by section (a permalink per section), its statistics, and its exports (CSV,
-JSON Lines, ODS for staff). Staff read it as a draft, marked so on every page and in every
-exported row, until the round is concluded; then everyone the plan is shown to."""
+per observation), by section (a permalink per section), its statistics, its exports (CSV,
+JSON Lines, ODS for staff; streamed) and the annex for the council (PDF/A, ODT for staff; made
+in the background, see ``reports.jobs``), all on its Downloads page. Staff read it as a draft,
+marked so on every page and in every exported row, until the round is concluded; then everyone
+the plan is shown to."""
 
 from __future__ import annotations
 
