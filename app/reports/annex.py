@@ -4,8 +4,9 @@ contents, the statistics and every observation with its points, outcomes, reason
 changes they made. Two formats of the same content:
 
 - **PDF/A-3b** for the deliberation and long-term archiving, laid out by WeasyPrint from
-  ``templates/reports/annex/annex.html`` (fonts embedded, XMP metadata, sRGB output intent,
-  page numbers, a running header with the protocol numbers on the page);
+  ``templates/reports/annex/front.html`` and, in parts, ``observations.html`` (fonts embedded,
+  XMP metadata, sRGB output intent, page numbers, a running header with the protocol numbers
+  on the page), see :func:`write_pdf`;
 - **ODT**, streamed (``app/core/odtstream.py``), for staff to edit before the council.
 
 Both show what the report shows (``queries.report_items``: what may be published, published
