@@ -10,6 +10,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from app.core.bounds import DB_INT_MAX
 from app.core.files import write_atomically
 from app.extensions import db
 from app.reports import annex
@@ -20,7 +21,7 @@ reports_cli = AppGroup("reports", help="The traceability report of a round.")
 
 
 @reports_cli.command("annex")
-@click.argument("round_id", type=click.IntRange(1, 2**31 - 1))
+@click.argument("round_id", type=click.IntRange(1, DB_INT_MAX))
 @click.option("--format", "fmt", type=click.Choice(["pdf", "odt"]), default="pdf")
 @click.option("--output", type=click.Path(dir_okay=False, writable=True, path_type=Path))
 @click.option("--language", type=click.Choice(["it", "en"]), default=None)

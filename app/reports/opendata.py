@@ -21,6 +21,7 @@ from flask import Blueprint, Response, current_app, request, url_for
 from flask_login import AnonymousUserMixin
 from sqlalchemy import select
 
+from app.core.bounds import DB_INT_MAX
 from app.core.i18n import lazy_gettext as _l
 from app.core.json_errors import ApiError, json_error
 from app.core.ratelimit import limiter
@@ -117,7 +118,7 @@ def _next(after: int, page: list, limit: int) -> str | None:
 
 
 def _public_round(round_id: int) -> Round:
-    round_ = db.session.get(Round, round_id) if round_id <= 2**31 - 1 else None
+    round_ = db.session.get(Round, round_id) if round_id <= DB_INT_MAX else None
     if round_ is None or not can_read_report(_ANONYMOUS, round_):
         raise ApiError(404, _l("No such concluded public round."))
     return round_

@@ -87,8 +87,7 @@ def plan_reports(plan) -> list[Round]:
 
 def _sections(round_: Round) -> dict:
     """The consulted version's sections by id (from the frozen text: no query once read)."""
-    tree = frozen_tree(db.session, round_.version)
-    return {node.section.id: node for node in tree.walk()}
+    return frozen_tree(db.session, round_.version).nodes
 
 
 def _render(round_: Round, template: str, **context):
@@ -128,9 +127,8 @@ def by_observation(round_: Round):
 @public
 @require(anyone, load=ROUND, visible=report_exists, allowed=can_read_report)
 def observation(round_: Round, number: int):
-    """The permalink of one observation in the report, by its protocol number."""
-    if number > 10**9:
-        abort(404)
+    """The permalink of one observation in the report, by its protocol number (the URL's
+    integer is bounded by the database's, as every one is: ``core.bounds``)."""
     found = db.session.scalar(
         queries.registered(round_).where(Observation.protocol_number == number)
     )

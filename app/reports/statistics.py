@@ -108,29 +108,34 @@ def _base(session: Session, round_: Round):
     """(observation, point, triage state, published outcome, organisation, kind, zone,
     channel): one row per active point of every registered observation with a triage row, one
     with point None for an observation without one."""
-    return session.connection().execute(  # rows, not ORM results: thousands of them
-        select(
-            Observation.id,
-            Point.id,
-            Triage.state,
-            Decision.outcome,
-            Observation.organisation_id,
-            Organisation.kind,
-            Zone.name,
-            Observation.channel,
+    return (
+        session.connection()
+        .execute(  # rows, not ORM results: thousands of them
+            select(
+                Observation.id,
+                Point.id,
+                Triage.state,
+                Decision.outcome,
+                Observation.organisation_id,
+                Organisation.kind,
+                Zone.name,
+                Observation.channel,
+            )
+            .select_from(Observation)
+            .join(Triage, Triage.observation_id == Observation.id)
+            .outerjoin(
+                Point, (Point.observation_id == Observation.id) & (Point.state == PointState.ACTIVE)
+            )
+            .outerjoin(
+                Decision,
+                (Decision.point_id == Point.id) & (Decision.state == DecisionState.PUBLISHED),
+            )
+            .outerjoin(Organisation, Organisation.id == Observation.organisation_id)
+            .outerjoin(Zone, Zone.id == Organisation.zone_id)
+            .where(*_registered(round_))
         )
-        .select_from(Observation)
-        .join(Triage, Triage.observation_id == Observation.id)
-        .outerjoin(
-            Point, (Point.observation_id == Observation.id) & (Point.state == PointState.ACTIVE)
-        )
-        .outerjoin(
-            Decision, (Decision.point_id == Point.id) & (Decision.state == DecisionState.PUBLISHED)
-        )
-        .outerjoin(Organisation, Organisation.id == Observation.organisation_id)
-        .outerjoin(Zone, Zone.id == Organisation.zone_id)
-        .where(*_registered(round_))
-    ).all()
+        .all()
+    )
 
 
 def _groups(session: Session, round_: Round) -> dict[int, list[str]]:
