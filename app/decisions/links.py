@@ -473,6 +473,23 @@ def trace_changes(session: Session, observation) -> dict[int, list[TracedChange]
     return trace_changes_many(session, observation.round, [observation])
 
 
+def published_links(observations, what=DecisionLink):
+    """``(point id, what)`` for each link to a stored change of the published decisions of the
+    points of ``observations`` (ids, or a subquery of them), in point then link order: the
+    report's changes and the exports' change ids read the same links."""
+    return (
+        select(Point.id, what)
+        .join(Decision, Decision.point_id == Point.id)
+        .join(DecisionLink, DecisionLink.decision_id == Decision.id)
+        .where(
+            Point.observation_id.in_(observations),
+            Decision.state == DecisionState.PUBLISHED,
+            DecisionLink.change_id.is_not(None),
+        )
+        .order_by(Point.id, DecisionLink.id)
+    )
+
+
 def trace_changes_many(session: Session, round_, observations) -> dict[int, list[TracedChange]]:
     """:func:`trace_changes` for several observations of ``round_`` at once (the report's
     page), in the same fixed number of queries."""
@@ -481,17 +498,7 @@ def trace_changes_many(session: Session, round_, observations) -> dict[int, list
     ids = [o.id for o in observations if o.state is not ObservationState.WITHDRAWN]
     if not ids:
         return {}
-    links = session.execute(
-        select(Point.id, DecisionLink)
-        .join(Decision, Decision.point_id == Point.id)
-        .join(DecisionLink, DecisionLink.decision_id == Decision.id)
-        .where(
-            Point.observation_id.in_(ids),
-            Decision.state == DecisionState.PUBLISHED,
-            DecisionLink.change_id.is_not(None),
-        )
-        .order_by(Point.id, DecisionLink.id)
-    ).all()
+    links = session.execute(published_links(ids)).all()
     if not links:
         return {}
     shown = shown_changes(

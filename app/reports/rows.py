@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
-from app.decisions.links import DecisionLink
+from app.decisions.links import DecisionLink, published_links
 from app.decisions.models import Decision, DecisionState
 from app.moderation import publication
 from app.moderation.models import Triage, TriageState
@@ -118,17 +118,7 @@ def _decisions(session: Session, ids) -> tuple[dict[int, tuple], dict[int, list]
         )
     }
     changes: dict[int, list] = defaultdict(list)
-    for point_id, change_id in session.execute(
-        select(Point.id, DecisionLink.change_id)
-        .join(Decision, Decision.point_id == Point.id)
-        .join(DecisionLink, DecisionLink.decision_id == Decision.id)
-        .where(
-            Point.observation_id.in_(ids),
-            Decision.state == DecisionState.PUBLISHED,
-            DecisionLink.change_id.is_not(None),
-        )
-        .order_by(Point.id, DecisionLink.id)
-    ):
+    for point_id, change_id in session.execute(published_links(ids, DecisionLink.change_id)):
         changes[point_id].append(change_id)
     return decisions, changes
 
